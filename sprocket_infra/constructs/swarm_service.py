@@ -1,0 +1,308 @@
+"""``SwarmService``: one Docker Swarm service with the operational policy every service must have.
+
+The original deployment had healthchecks, restart policies and limits on one or two services out of 29.
+Here they are not optional: a healthcheck and resource limits are required props, and the restart,
+update/rollback and logging policy comes from one :class:`ServiceDefaults`.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any, Literal, Protocol
+
+from cdktf import TerraformResourceLifecycle
+from cdktf_cdktf_provider_docker.config import Config as DockerConfig
+from cdktf_cdktf_provider_docker.service import (
+    Service,
+    ServiceEndpointSpecPorts,
+    ServiceLabels,
+    ServiceTaskSpecContainerSpecConfigs,
+    ServiceTaskSpecContainerSpecMounts,
+    ServiceTaskSpecContainerSpecSecrets,
+    ServiceTaskSpecNetworksAdvanced,
+)
+from constructs import Construct
+
+from sprocket_infra import naming
+
+_NANO = 1_000_000_000
+_MIB = 1024 * 1024
+
+
+class NamedNetwork(Protocol):
+    """Anything with a network ``name`` (a ``docker_network`` resource, or its name across stacks)."""
+
+    @property
+    def name(self) -> str: ...
+
+
+class DockerObject(Protocol):
+    """A ``docker_secret`` (or config) resource: the service mounts it by id and name."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class Healthcheck:
+    """Container healthcheck; Swarm replaces tasks that stay unhealthy and rolls back bad updates."""
+
+    test: tuple[str, ...]
+    """Docker form, e.g. ``("CMD", "redis-cli", "ping")`` or ``("CMD-SHELL", "...")``."""
+    interval_s: int = 30
+    timeout_s: int = 5
+    retries: int = 3
+    start_period_s: int = 30
+    """Grace after start before failures count; raise it for slow starters (JVMs, migrations)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resources:
+    """Hard limits (the scheduler kills above them) and what is reserved on the node for the service."""
+
+    cpus: float
+    memory_mib: int
+    reserved_memory_mib: int | None = None
+    """Left out: a quarter of ``memory_mib``, so one node can pack several services."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfigFile:
+    """A non-secret file delivered as a Docker config; a new content hash makes a new config."""
+
+    target: str
+    content: str
+    mode: int = 0o444
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecretFile:
+    """A Docker secret mounted as a file, by default under ``/app/secret``; never an env var."""
+
+    secret: DockerObject
+    target: str
+    mode: int = 0o400
+
+
+@dataclass(frozen=True, kw_only=True)
+class VolumeMount:
+    source: str
+    target: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class BindMount:
+    """A host path; only for node-local state that must survive the volume driver (unseal keys)."""
+
+    source: str
+    target: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublishedPort:
+    target: int
+    published: int
+    protocol: Literal["tcp", "udp"] = "tcp"
+    mode: Literal["host", "ingress"] = "host"
+    """``host`` keeps the client's source IP (Traefik's access log and rate limits need it)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceDefaults:
+    """Restart, update, rollback and logging policy shared by every service."""
+
+    restart_max_attempts: int = 5
+    restart_delay_s: int = 10
+    restart_window_s: int = 120
+    update_monitor_s: int = 30
+    update_delay_s: int = 10
+    log_max_size_mib: int = 10
+    log_max_files: int = 5
+
+
+DEFAULTS = ServiceDefaults()
+
+
+@dataclass(frozen=True, kw_only=True)
+class SwarmServiceProps:
+    name: str
+    """Swarm service name, also its DNS name on every network it joins."""
+    image: str
+    """Pinned image reference from config or the catalog."""
+    healthcheck: Healthcheck
+    resources: Resources
+    networks: Sequence[NamedNetwork]
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Plain settings only. Secrets go in ``secrets``; tests reject secret-looking values here."""
+    command: Sequence[str] | None = None
+    """Overrides the image entrypoint. Left out: the image's."""
+    args: Sequence[str] | None = None
+    configs: Sequence[ConfigFile] = ()
+    secrets: Sequence[SecretFile] = ()
+    mounts: Sequence[VolumeMount | BindMount] = ()
+    ports: Sequence[PublishedPort] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Service-level labels (Traefik reads these, not container labels)."""
+    replicas: int | None = 1
+    """``None`` runs one task on every node (global mode), e.g. for node agents."""
+    placement: Sequence[str] = ()
+    stateful: bool = False
+    """Stateful services update stop-first: two tasks must never share one data directory."""
+    hostname: str | None = None
+    user: str | None = None
+    read_only: bool = False
+    defaults: ServiceDefaults = DEFAULTS
+
+    def __post_init__(self) -> None:
+        if self.replicas is not None and self.replicas < 0:
+            raise ValueError(f"service {self.name}: replicas must be >= 0 (got {self.replicas})")
+        if self.stateful and self.replicas not in (0, 1):
+            raise ValueError(f"service {self.name}: a stateful service runs at most one replica")
+        targets = [item.target for item in (*self.configs, *self.secrets, *self.mounts)]
+        if len(set(targets)) != len(targets):
+            raise ValueError(
+                f"service {self.name}: two files or mounts share a target path in {sorted(targets)}"
+            )
+
+
+class SwarmService(Construct):
+    """A ``docker_service`` plus the Docker configs it mounts."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: SwarmServiceProps) -> None:
+        super().__init__(scope, construct_id)
+        self.props = props
+        configs = [self._config(file) for file in props.configs]
+        self.service = Service(
+            self,
+            "service",
+            name=props.name,
+            labels=[ServiceLabels(label=key, value=value) for key, value in sorted(props.labels.items())],
+            task_spec=self._task_spec(configs),
+            mode={"global": True} if props.replicas is None else {"replicated": {"replicas": props.replicas}},
+            # A failed update rolls back; a failed rollback pauses rather than looping.
+            update_config=self._rollout("rollback"),
+            rollback_config=self._rollout("pause"),
+            endpoint_spec=self._endpoint_spec(),
+        )
+
+    @property
+    def name(self) -> str:
+        """The Swarm service name; other services reach this one by it."""
+        return self.props.name
+
+    def _config(self, file: ConfigFile) -> ServiceTaskSpecContainerSpecConfigs:
+        slug = PurePosixPath(file.target).name.replace(".", "-").replace("_", "-")
+        config = DockerConfig(
+            self,
+            f"config-{slug}",
+            name=f"{self.props.name}-{slug}-{naming.content_suffix(file.content)}",
+            data=_base64(file.content),
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        )
+        return ServiceTaskSpecContainerSpecConfigs(
+            config_id=config.id, config_name=config.name, file_name=file.target, file_mode=file.mode
+        )
+
+    def _task_spec(self, configs: list[ServiceTaskSpecContainerSpecConfigs]) -> dict[str, Any]:
+        props = self.props
+        defaults = props.defaults
+        container: dict[str, Any] = {
+            "image": props.image,
+            "env": dict(sorted(props.env.items())),
+            "configs": configs,
+            "secrets": [
+                ServiceTaskSpecContainerSpecSecrets(
+                    secret_id=s.secret.id, secret_name=s.secret.name, file_name=s.target, file_mode=s.mode
+                )
+                for s in props.secrets
+            ],
+            "mounts": [_mount(mount) for mount in props.mounts],
+            "healthcheck": {
+                "test": list(props.healthcheck.test),
+                "interval": f"{props.healthcheck.interval_s}s",
+                "timeout": f"{props.healthcheck.timeout_s}s",
+                "retries": props.healthcheck.retries,
+                "start_period": f"{props.healthcheck.start_period_s}s",
+            },
+            "read_only": props.read_only,
+        }
+        optional = {
+            "command": props.command,
+            "args": props.args,
+            "hostname": props.hostname,
+            "user": props.user,
+        }
+        container |= {
+            key: list(value) if isinstance(value, Sequence) and not isinstance(value, str) else value
+            for key, value in optional.items()
+            if value is not None
+        }
+        reserved = props.resources.reserved_memory_mib or max(props.resources.memory_mib // 4, 16)
+        return {
+            "container_spec": container,
+            "networks_advanced": [
+                ServiceTaskSpecNetworksAdvanced(name=network.name) for network in props.networks
+            ],
+            "resources": {
+                "limits": {
+                    "nano_cpus": round(props.resources.cpus * _NANO),
+                    "memory_bytes": props.resources.memory_mib * _MIB,
+                },
+                "reservation": {"memory_bytes": reserved * _MIB},
+            },
+            "restart_policy": {
+                "condition": "any",
+                "delay": f"{defaults.restart_delay_s}s",
+                "max_attempts": defaults.restart_max_attempts,
+                "window": f"{defaults.restart_window_s}s",
+            },
+            "placement": {"constraints": list(props.placement)},
+            "log_driver": {
+                "name": "json-file",
+                "options": {
+                    "max-size": f"{defaults.log_max_size_mib}m",
+                    "max-file": str(defaults.log_max_files),
+                },
+            },
+        }
+
+    def _rollout(self, failure_action: Literal["rollback", "pause"]) -> dict[str, Any]:
+        defaults = self.props.defaults
+        return {
+            "parallelism": 1,
+            "delay": f"{defaults.update_delay_s}s",
+            "failure_action": failure_action,
+            "monitor": f"{defaults.update_monitor_s}s",
+            "max_failure_ratio": "0",
+            "order": "stop-first" if self.props.stateful else "start-first",
+        }
+
+    def _endpoint_spec(self) -> dict[str, Any]:
+        return {
+            "mode": "vip",
+            "ports": [
+                ServiceEndpointSpecPorts(
+                    target_port=p.target, published_port=p.published, protocol=p.protocol, publish_mode=p.mode
+                )
+                for p in self.props.ports
+            ],
+        }
+
+
+def _mount(mount: VolumeMount | BindMount) -> ServiceTaskSpecContainerSpecMounts:
+    kind = "volume" if isinstance(mount, VolumeMount) else "bind"
+    return ServiceTaskSpecContainerSpecMounts(
+        type=kind, source=mount.source, target=mount.target, read_only=mount.read_only
+    )
+
+
+def _base64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()

@@ -1,0 +1,137 @@
+"""``TraefikProxy``: the edge. Traefik v3 in Swarm mode, fed by the socket proxy, never by ``docker.sock``.
+
+Static configuration is rendered from the environment and shipped as a Docker config:
+entrypoints ``web`` (:80) and ``websecure`` (:443), an entrypoint-level HTTP->HTTPS redirect when the
+environment issues certificates, the ACME resolver for that environment's CA, opt-in exposure
+(``exposedByDefault: false`` plus a constraint on the environment label), JSON access logs, and the
+dashboard only through an authenticated router on its own host (``api.insecure`` is never set).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from constructs import Construct
+
+from sprocket_infra import naming
+from sprocket_infra.config import Environment
+from sprocket_infra.constructs.swarm_service import (
+    ConfigFile,
+    Healthcheck,
+    NamedNetwork,
+    PublishedPort,
+    Resources,
+    SwarmServiceProps,
+    VolumeMount,
+)
+from sprocket_infra.constructs.traefik_routed_service import TraefikRoutedService, TraefikRoutedServiceProps
+from sprocket_infra.routing import HttpRoute, entry_policy
+
+STATIC_CONFIG_PATH = "/etc/traefik/traefik.yml"
+ACME_STORAGE = "/data/acme.json"
+PING_PORT = 8082
+"""Healthcheck-only entrypoint; not published, so ``/ping`` is unreachable from outside the container."""
+ADMIN_RULE = "SprocketAdmin"
+"""Discord forward-auth rule guarding the dashboard (Maintainers and Administrators)."""
+
+ACME_CA_SERVERS = {
+    "staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
+    "production": "https://acme-v02.api.letsencrypt.org/directory",
+}
+
+
+def static_config(environment: Environment) -> dict[str, Any]:
+    """Traefik's static configuration for ``environment`` (a pure function; tests read it back)."""
+    acme = environment.routing.acme
+    web: dict[str, Any] = {"address": ":80"}
+    if acme.tls:
+        web["http"] = {
+            "redirections": {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}}
+        }
+    config: dict[str, Any] = {
+        "global": {"checkNewVersion": False, "sendAnonymousUsage": False},
+        "entryPoints": {
+            "web": web,
+            "websecure": {"address": ":443"},
+            "ping": {"address": f":{PING_PORT}"},
+        },
+        "ping": {"entryPoint": "ping"},
+        "api": {"dashboard": True},
+        "providers": {
+            "swarm": {
+                "endpoint": f"tcp://{naming.SOCKET_PROXY_SERVICE}:{naming.SOCKET_PROXY_PORT}",
+                "exposedByDefault": False,
+                "network": naming.INGRESS_NETWORK,
+                "constraints": f"Label(`{naming.ENVIRONMENT_LABEL}`, `{environment.name}`)",
+                "refreshSeconds": 15,
+            }
+        },
+        "log": {"level": "INFO", "format": "json"},
+        "accessLog": {"format": "json"},
+    }
+    if acme.tls:
+        config["certificatesResolvers"] = {
+            naming.CERT_RESOLVER: {
+                "acme": {
+                    "email": acme.email,
+                    "storage": ACME_STORAGE,
+                    "caServer": ACME_CA_SERVERS[acme.ca],
+                    "tlsChallenge": {},
+                }
+            }
+        }
+    return config
+
+
+@dataclass(frozen=True, kw_only=True)
+class TraefikProxyProps:
+    environment: Environment
+    ingress: NamedNetwork
+    socket_proxy_network: NamedNetwork
+    """Private network to the socket proxy; Traefik's only way to the Docker API."""
+
+
+class TraefikProxy(Construct):
+    """Public attributes: ``service``, ``static_config`` (the rendered dict)."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: TraefikProxyProps) -> None:
+        super().__init__(scope, construct_id)
+        environment = props.environment
+        self.static_config = static_config(environment)
+        rendered = yaml.safe_dump(self.static_config, sort_keys=True)
+        dashboard = HttpRoute(
+            name="traefik-dashboard",
+            hosts=(naming.public_host(environment.routing, "traefik"),),
+            port=PING_PORT,  # unused: the router targets api@internal
+            service="api@internal",
+            middlewares=(naming.forward_auth_middleware(ADMIN_RULE),),
+        )
+        self.service = TraefikRoutedService(
+            self,
+            "traefik",
+            TraefikRoutedServiceProps(
+                service=SwarmServiceProps(
+                    name="traefik",
+                    image=environment.images.traefik,
+                    args=[f"--configFile={STATIC_CONFIG_PATH}"],
+                    healthcheck=Healthcheck(
+                        test=("CMD", "traefik", "healthcheck", f"--configFile={STATIC_CONFIG_PATH}"),
+                        interval_s=10,
+                    ),
+                    resources=Resources(cpus=1.0, memory_mib=512),
+                    networks=[props.socket_proxy_network],
+                    configs=[ConfigFile(target=STATIC_CONFIG_PATH, content=rendered)],
+                    mounts=[VolumeMount(source="traefik-acme", target="/data")],
+                    ports=[PublishedPort(target=80, published=80), PublishedPort(target=443, published=443)],
+                    placement=environment.swarm.placement.ingress,
+                    stateful=True,  # host-mode ports 80/443 and the ACME file: one task at a time
+                    read_only=True,
+                ),
+                routes=[dashboard],
+                ingress=props.ingress,
+                policy=entry_policy(environment.routing.acme),
+                environment=environment.name,
+            ),
+        )

@@ -1,0 +1,144 @@
+"""Traefik v3 routes as typed values, and the pure functions that turn them into Swarm service labels.
+
+A service declares *what* it serves (hosts, port, middlewares); the environment decides *how* (plain HTTP
+on ``web``, or TLS on ``websecure`` with the ACME resolver, with the HTTP->HTTPS redirect done once on the
+entrypoint). Nothing else in the code base writes a ``traefik.*`` label by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sprocket_infra import naming
+from sprocket_infra.config import AcmeConfig
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpRoute:
+    """One HTTP router plus its load-balancer service; both share ``name``."""
+
+    name: str
+    hosts: tuple[str, ...]
+    """Every host the router answers on; joined with ``||`` into one rule so no two routers collide."""
+    port: int
+    """Container port Traefik forwards to (always explicit; Traefik's guess is not a contract)."""
+    path_prefix: str | None = None
+    """Restrict the router to a path (e.g. ``/webhook``). Left out: every path."""
+    middlewares: tuple[str, ...] = ()
+    """Middleware names defined by Swarm labels (e.g. forward-auth). Left out: none."""
+    service: str | None = None
+    """Route to another Traefik service, e.g. ``api@internal``. Left out: this route's own service."""
+
+    def __post_init__(self) -> None:
+        naming.check_router_name(self.name)
+        _check_hosts(self.name, self.hosts)
+        _check_port(self.name, self.port)
+        if self.path_prefix is not None and not self.path_prefix.startswith("/"):
+            raise ValueError(f"route {self.name}: path_prefix must start with '/' (got {self.path_prefix!r})")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TcpRoute:
+    """A TCP router matched by TLS SNI; Traefik terminates TLS and forwards plain TCP to ``port``."""
+
+    name: str
+    hosts: tuple[str, ...]
+    port: int
+
+    def __post_init__(self) -> None:
+        naming.check_router_name(self.name)
+        _check_hosts(self.name, self.hosts)
+        _check_port(self.name, self.port)
+
+
+Route = HttpRoute | TcpRoute
+
+
+@dataclass(frozen=True, kw_only=True)
+class EntryPolicy:
+    """How an environment exposes routers: which entrypoint, and which certificate resolver if any."""
+
+    entrypoint: str
+    cert_resolver: str | None = None
+
+    @property
+    def tls(self) -> bool:
+        return self.cert_resolver is not None
+
+
+def entry_policy(acme: AcmeConfig) -> EntryPolicy:
+    """TLS environments route on ``websecure`` with the ACME resolver; others on plain ``web``."""
+    if acme.tls:
+        return EntryPolicy(entrypoint="websecure", cert_resolver=naming.CERT_RESOLVER)
+    return EntryPolicy(entrypoint="web")
+
+
+def host_rule(hosts: Sequence[str], path_prefix: str | None = None) -> str:
+    """``Host(`a`) || Host(`b`)``, optionally ANDed with a path prefix."""
+    rule = " || ".join(f"Host(`{host}`)" for host in hosts)
+    if path_prefix is None:
+        return rule
+    grouped = f"({rule})" if len(hosts) > 1 else rule
+    return f"{grouped} && PathPrefix(`{path_prefix}`)"
+
+
+def sni_rule(hosts: Sequence[str]) -> str:
+    return " || ".join(f"HostSNI(`{host}`)" for host in hosts)
+
+
+def route_labels(
+    routes: Sequence[Route], policy: EntryPolicy, *, network: str, environment: str
+) -> dict[str, str]:
+    """All Swarm service labels for ``routes``, sorted by key so output is deterministic."""
+    labels = {
+        "traefik.enable": "true",
+        "traefik.swarm.network": network,
+        naming.ENVIRONMENT_LABEL: environment,
+    }
+    for route in routes:
+        labels |= _http_labels(route, policy) if isinstance(route, HttpRoute) else _tcp_labels(route, policy)
+    return dict(sorted(labels.items()))
+
+
+def _http_labels(route: HttpRoute, policy: EntryPolicy) -> dict[str, str]:
+    router = f"traefik.http.routers.{route.name}"
+    labels = {
+        f"{router}.rule": host_rule(route.hosts, route.path_prefix),
+        f"{router}.entrypoints": policy.entrypoint,
+        f"{router}.service": route.service or route.name,
+    }
+    if policy.cert_resolver is not None:
+        labels[f"{router}.tls.certresolver"] = policy.cert_resolver
+    if route.middlewares:
+        labels[f"{router}.middlewares"] = ",".join(f"{name}@swarm" for name in route.middlewares)
+    if route.service is None:
+        labels[f"traefik.http.services.{route.name}.loadbalancer.server.port"] = str(route.port)
+    return labels
+
+
+def _tcp_labels(route: TcpRoute, policy: EntryPolicy) -> dict[str, str]:
+    router = f"traefik.tcp.routers.{route.name}"
+    labels = {
+        f"{router}.rule": sni_rule(route.hosts),
+        f"{router}.entrypoints": "websecure",
+        f"{router}.service": route.name,
+        # HostSNI needs TLS; without ACME Traefik presents its default certificate.
+        f"{router}.tls": "true",
+        f"traefik.tcp.services.{route.name}.loadbalancer.server.port": str(route.port),
+    }
+    if policy.cert_resolver is not None:
+        labels[f"{router}.tls.certresolver"] = policy.cert_resolver
+    return labels
+
+
+def _check_hosts(name: str, hosts: tuple[str, ...]) -> None:
+    if not hosts:
+        raise ValueError(f"route {name}: needs at least one host")
+    if len(set(hosts)) != len(hosts):
+        raise ValueError(f"route {name}: duplicate host in {list(hosts)}")
+
+
+def _check_port(name: str, port: int) -> None:
+    if not 1 <= port <= 65535:
+        raise ValueError(f"route {name}: port must be 1..65535 (got {port})")
