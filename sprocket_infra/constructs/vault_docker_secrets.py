@@ -1,0 +1,55 @@
+"""``VaultDockerSecrets``: Vault KV v2 values turned into Docker secrets at deploy time.
+
+A service's credential is read by a ``vault_kv_secret_v2`` data source while Terraform applies, and goes
+straight into a ``docker_secret``; the synthesized JSON holds only the reference (mount, path, key), the
+value exists only in Vault, in state and in the container's ``/app/secret`` file. Each secret path is read
+once per stack however many services use it.
+"""
+
+from __future__ import annotations
+
+from cdktf import Fn, TerraformResourceLifecycle
+from cdktf_cdktf_provider_docker.secret import Secret
+from cdktf_cdktf_provider_vault.data_vault_kv_secret_v2 import DataVaultKvSecretV2
+from constructs import Construct
+
+from sprocket_infra.secrets.manifest import SecretRef
+
+
+class VaultDockerSecrets(Construct):
+    """Create one per stack; call :meth:`docker_secret` for every (service, ref) pair."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self._reads: dict[tuple[str, str], DataVaultKvSecretV2] = {}
+        self._secrets: dict[tuple[str, str], Secret] = {}
+
+    def read(self, ref: SecretRef) -> DataVaultKvSecretV2:
+        """The data source for ``ref``'s secret path (shared by all keys of that path)."""
+        where = (ref.mount.path, ref.path)
+        if where not in self._reads:
+            self._reads[where] = DataVaultKvSecretV2(
+                self,
+                f"read-{ref.mount.path}-{ref.path}".replace("/", "-"),
+                mount=ref.mount.path,
+                name=ref.path,
+            )
+        return self._reads[where]
+
+    def docker_secret(self, ref: SecretRef, *, owner: str) -> Secret:
+        """A Docker secret holding ``ref``'s value, named ``<owner>-<ref>-v<vault version>``.
+
+        The Vault version in the name makes a rotated value a new Docker secret (Swarm secrets are
+        immutable), created before the old one is removed so running services keep theirs until updated.
+        """
+        key = (owner, ref.name)
+        if key not in self._secrets:
+            read = self.read(ref)
+            self._secrets[key] = Secret(
+                self,
+                f"{owner}-{ref.name}",
+                name=f"{owner}-{ref.name}-v{Fn.tostring(read.version)}",
+                data=Fn.base64encode(read.data.lookup(ref.key)),
+                lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+            )
+        return self._secrets[key]
