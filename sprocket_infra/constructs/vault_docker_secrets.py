@@ -8,12 +8,30 @@ once per stack however many services use it.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from cdktf import Fn, TerraformResourceLifecycle
 from cdktf_cdktf_provider_docker.secret import Secret
 from cdktf_cdktf_provider_vault.data_vault_kv_secret_v2 import DataVaultKvSecretV2
 from constructs import Construct
 
-from sprocket_infra.secrets.manifest import SecretRef
+
+class _Mount(Protocol):
+    @property
+    def path(self) -> str: ...
+
+
+class VaultKey(Protocol):
+    """One key of a KV v2 secret: an operator-provided ``SecretRef`` or a secret layer2 generates."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def mount(self) -> _Mount: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def key(self) -> str: ...
 
 
 class VaultDockerSecrets(Construct):
@@ -24,7 +42,7 @@ class VaultDockerSecrets(Construct):
         self._reads: dict[tuple[str, str], DataVaultKvSecretV2] = {}
         self._secrets: dict[tuple[str, str], Secret] = {}
 
-    def read(self, ref: SecretRef) -> DataVaultKvSecretV2:
+    def read(self, ref: VaultKey) -> DataVaultKvSecretV2:
         """The data source for ``ref``'s secret path (shared by all keys of that path)."""
         where = (ref.mount.path, ref.path)
         if where not in self._reads:
@@ -36,7 +54,7 @@ class VaultDockerSecrets(Construct):
             )
         return self._reads[where]
 
-    def docker_secret(self, ref: SecretRef, *, owner: str) -> Secret:
+    def docker_secret(self, ref: VaultKey, *, owner: str) -> Secret:
         """A Docker secret holding ``ref``'s value, named ``<owner>-<ref>-v<vault version>``.
 
         The Vault version in the name makes a rotated value a new Docker secret (Swarm secrets are
