@@ -1,0 +1,276 @@
+"""``sprocket-infra``: operator commands around Vault (apply the access description, bootstrap secrets).
+
+Commands stay thin: they parse options, call plain functions, and render the result as a rich table for
+humans or JSON (``--json``) for scripts. Expected failures (Vault unreachable, token refused, unreadable
+source file, bad environment name) print one ``error:`` line and exit 1 without a traceback. No secret
+value is ever printed: reports carry paths, keys, statuses and sources only, and every error line is
+additionally scrubbed of the values and token in play. Pretty exceptions are off so that even an
+unexpected crash can't render local variables.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sprocket_infra.secrets.bootstrap import Report, Status, bootstrap, check
+from sprocket_infra.secrets.external import external_secrets
+from sprocket_infra.secrets.sources import SourceError, collect_values
+from sprocket_infra.vault.access import policy_hcl, vault_access
+from sprocket_infra.vault.apply import Change, apply_access
+from sprocket_infra.vault.client import VaultKvStore, VaultOperationError, connect
+
+app = typer.Typer(
+    name="sprocket-infra",
+    help="Operator commands for Sprocket's infrastructure.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+secrets_app = typer.Typer(help="Externally provided secrets: copy them into Vault, check they are there.")
+vault_app = typer.Typer(
+    help="Vault mounts and policies, from the description in sprocket_infra.vault.access."
+)
+app.add_typer(secrets_app, name="secrets", no_args_is_help=True)
+app.add_typer(vault_app, name="vault", no_args_is_help=True)
+
+EnvOption = Annotated[
+    str, typer.Option("--env", help="Environment whose Vault paths to use.", envvar="SPROCKET_ENV")
+]
+VaultAddrOption = Annotated[
+    str | None,
+    typer.Option(
+        "--vault-addr", help="Vault/OpenBao address, e.g. http://127.0.0.1:8200.", envvar="VAULT_ADDR"
+    ),
+]
+VaultTokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--vault-token", help="Vault token (prefer the environment variable).", envvar="VAULT_TOKEN"
+    ),
+]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Only show what would change; write nothing.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON report.")]
+DotenvOption = Annotated[
+    Path | None, typer.Option("--dotenv", help="Read values from this .env file (environment variables win).")
+]
+DopplerOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--doppler-json",
+        help="Read values from `doppler secrets download --no-file --format json` output (lowest rank).",
+    ),
+]
+
+_STYLES = {
+    Status.UNCHANGED: "dim",
+    Status.PRESENT: "green",
+    Status.KEPT: "cyan",
+    Status.WOULD_WRITE: "yellow",
+    Status.WRITTEN: "green",
+    Status.MISSING: "bold red",
+    Status.CONFLICT: "bold red",
+}
+
+
+class _Redactor:
+    """Replaces known secret strings in text that is about to be shown (defence in depth for errors)."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+
+    def protect(self, values: Iterable[str | None]) -> None:
+        self._secrets.update(value for value in values if value)
+
+    def __call__(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
+
+@contextmanager
+def _cli_errors(redact: _Redactor) -> Iterator[None]:
+    """Turn expected failures into one ``error:`` line on stderr and exit code 1."""
+    try:
+        yield
+    except (VaultOperationError, SourceError, ValueError, KeyError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+        typer.echo(f"error: {redact(str(message))}", err=True)
+        raise typer.Exit(code=1) from None
+
+
+def _console() -> Console:
+    """Rich console on stdout; wide when piped so paths are never wrapped mid-word."""
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
+def _print_json(document: object) -> None:
+    typer.echo(json.dumps(document, indent=2))
+
+
+def _show_report(command: str, report: Report, *, as_json: bool) -> None:
+    counts = Counter(str(entry.status) for entry in report.entries)
+    if as_json:
+        _print_json(
+            {
+                "command": command,
+                "env": report.env,
+                "dry_run": report.dry_run,
+                "ok": report.ok,
+                "summary": dict(sorted(counts.items())),
+                "entries": [
+                    {
+                        "name": entry.ref.name,
+                        "mount": entry.ref.mount.path,
+                        "path": entry.ref.path,
+                        "key": entry.ref.key,
+                        "env_var": entry.ref.env_var,
+                        "status": str(entry.status),
+                        "source": entry.source,
+                    }
+                    for entry in report.entries
+                ],
+            }
+        )
+        return
+    console = _console()
+    title = f"secrets {command} ({report.env}{', dry run' if report.dry_run else ''})"
+    table = Table(title=title, title_justify="left")
+    for column in ("secret", "key", "status", "source"):
+        table.add_column(column, no_wrap=True)
+    for entry in report.entries:
+        style = _STYLES.get(entry.status, "")
+        status = f"[{style}]{entry.status}[/]" if style else str(entry.status)
+        table.add_row(entry.ref.secret_address, entry.ref.key, status, entry.source or "")
+    console.print(table, highlight=False)
+    console.print(", ".join(f"{count} {status}" for status, count in sorted(counts.items())), highlight=False)
+    for entry in report.failed:
+        ref = entry.ref
+        hint = f"set {ref.env_var}" if entry.status == Status.MISSING else "changed meanwhile, run again"
+        console.print(f"[bold red]{entry.status}[/]: {ref.name} ({ref.address}): {hint}", highlight=False)
+
+
+def _show_changes(env: str, changes: Iterable[Change], *, dry_run: bool, as_json: bool) -> None:
+    rows = list(changes)
+    if as_json:
+        _print_json(
+            {
+                "command": "vault apply",
+                "env": env,
+                "dry_run": dry_run,
+                "changes": [
+                    {"kind": item.kind, "name": item.name, "outcome": str(item.outcome)} for item in rows
+                ],
+            }
+        )
+        return
+    table = Table(title=f"vault apply ({env}{', dry run' if dry_run else ''})", title_justify="left")
+    for column in ("kind", "name", "outcome"):
+        table.add_column(column, no_wrap=True)
+    for item in rows:
+        table.add_row(item.kind, item.name, str(item.outcome))
+    _console().print(table, highlight=False)
+
+
+@secrets_app.command("bootstrap")
+def secrets_bootstrap(
+    env: EnvOption = "local",
+    vault_addr: VaultAddrOption = None,
+    vault_token: VaultTokenOption = None,
+    dotenv: DotenvOption = None,
+    doppler_json: DopplerOption = None,
+    dry_run: DryRunOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Copy the externally provided secrets into Vault; only changed secrets get a new version.
+
+    Writes what it can, then exits 1 if a secret is in neither the sources nor Vault, or changed meanwhile.
+    """
+    redact = _Redactor()
+    redact.protect([vault_token])
+    with _cli_errors(redact):
+        manifest = external_secrets(env)
+        values = collect_values(manifest.env_vars, dotenv=dotenv, doppler_json=doppler_json)
+        redact.protect(item.value for item in values.values())
+        store = VaultKvStore(connect(vault_addr, vault_token))
+        report = bootstrap(store, manifest, values, env=env, dry_run=dry_run)
+    _show_report("bootstrap", report, as_json=as_json)
+    raise typer.Exit(code=0 if report.ok else 1)
+
+
+@secrets_app.command("check")
+def secrets_check(
+    env: EnvOption = "local",
+    vault_addr: VaultAddrOption = None,
+    vault_token: VaultTokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check that Vault holds every externally provided secret; exit 1 naming the missing ones."""
+    redact = _Redactor()
+    redact.protect([vault_token])
+    with _cli_errors(redact):
+        manifest = external_secrets(env)
+        report = check(VaultKvStore(connect(vault_addr, vault_token)), manifest, env=env)
+    _show_report("check", report, as_json=as_json)
+    raise typer.Exit(code=0 if report.ok else 1)
+
+
+@secrets_app.command("list")
+def secrets_list(env: EnvOption = "local", as_json: JsonOption = False) -> None:
+    """List the externally provided secrets: name, Vault path and key, and the variable to set."""
+    with _cli_errors(_Redactor()):
+        manifest = external_secrets(env)
+    if as_json:
+        _print_json(
+            [
+                {
+                    "name": ref.name,
+                    "address": ref.address,
+                    "env_var": ref.env_var,
+                    "description": ref.description,
+                }
+                for ref in manifest.values()
+            ]
+        )
+        return
+    table = Table(title=f"external secrets ({env})", title_justify="left")
+    for column in ("name", "secret", "key", "variable", "description"):
+        table.add_column(column)
+    for ref in manifest.values():
+        table.add_row(ref.name, ref.secret_address, ref.key, ref.env_var, ref.description)
+    _console().print(table, highlight=False)
+
+
+@vault_app.command("apply")
+def vault_apply(
+    env: EnvOption = "local",
+    vault_addr: VaultAddrOption = None,
+    vault_token: VaultTokenOption = None,
+    dry_run: DryRunOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Enable the KV v2 mounts and write the policies (idempotent; nothing is removed)."""
+    redact = _Redactor()
+    redact.protect([vault_token])
+    with _cli_errors(redact):
+        access = vault_access(env)
+        changes = apply_access(connect(vault_addr, vault_token), access, dry_run=dry_run)
+    _show_changes(env, changes, dry_run=dry_run, as_json=as_json)
+
+
+@vault_app.command("policies")
+def vault_policies(env: EnvOption = "local") -> None:
+    """Print the rendered policy HCL of every policy, as Terraform and `vault apply` would write it."""
+    with _cli_errors(_Redactor()):
+        access = vault_access(env)
+    for policy in access.policies:
+        typer.echo(f"# {policy.name}: {policy.description}\n{policy_hcl(policy)}")

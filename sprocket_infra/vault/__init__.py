@@ -1,0 +1,1 @@
+"""Vault: the declarative description of mounts and policies, and applying it to a live server."""
