@@ -18,6 +18,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http import HTTPStatus
@@ -55,6 +56,7 @@ class DockerApiStandin:
         self.requests: list[str] = []
         self.unexpected: list[str] = []
         self._lock = threading.Lock()
+        self._last_request_at = 0.0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -157,12 +159,26 @@ class DockerApiStandin:
 
     # -- HTTP plumbing ------------------------------------------------------------------------------
 
+    def provider_settled(self, quiet_s: float = 1.0) -> bool:
+        """True once Traefik has listed the services and then gone quiet for ``quiet_s``: it has asked for
+        everything it needs (tasks per service follow the listing immediately) and builds its config.
+
+        Quiescence rather than "tasks were requested for every service" because Traefik legitimately
+        skips the task listing for some services (``lbswarm``, or labels it failed to parse), and a
+        readiness check must not hang on exactly the configuration errors the tests want to report.
+        """
+        with self._lock:
+            if not any(line.split("?")[0].endswith("/services") for line in self.requests):
+                return False
+            return time.monotonic() - self._last_request_at >= quiet_s
+
     def answer(self, method: str, target: str) -> tuple[HTTPStatus, Any]:
         """The status and JSON body (or ``"OK"`` text for ``/_ping``) for one request."""
         parts = urlsplit(target)
         path = _VERSION_PREFIX.sub("", parts.path).rstrip("/")
         with self._lock:
             self.requests.append(f"{method} {target}")
+            self._last_request_at = time.monotonic()
         if method in {"GET", "HEAD"}:
             if path == "/_ping":
                 return HTTPStatus.OK, "OK"

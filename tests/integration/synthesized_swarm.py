@@ -352,20 +352,26 @@ class SwarmModel:
         return problems
 
 
-def _labels(raw: Any, where: str) -> dict[str, str]:
+def _labels(raw: Any, ref: TerraformRef, resolver: ReferenceResolver) -> dict[str, str]:
+    """Service labels as Terraform would apply them: a value that is exactly a network reference (e.g.
+    ``traefik.swarm.network = ${docker_network.ingress.name}``) becomes that network's name; any other
+    interpolation raises, since its applied value is unknown here."""
     if raw is None:
         return {}
     if not isinstance(raw, list):
-        raise SynthesizedStackError(f"{where}: labels should be a list of {{label, value}}, got {raw!r}")
+        raise SynthesizedStackError(f"{ref}: labels should be a list of {{label, value}}, got {raw!r}")
     labels: dict[str, str] = {}
     for item in raw:
         key, value = item.get("label"), item.get("value")
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise SynthesizedStackError(f"{where}: malformed label entry {item!r}")
-        if "${" in key or "${" in value:
-            raise SynthesizedStackError(f"{where}: label {key}={value!r} holds an unresolved interpolation")
+        if not isinstance(key, str) or not isinstance(value, str) or "${" in key:
+            raise SynthesizedStackError(f"{ref}: malformed label entry {item!r}")
+        if "${" in value:
+            try:
+                value = resolver.network_name(value, ref.stack)
+            except SynthesizedStackError as exc:
+                raise SynthesizedStackError(f"{ref}: label {key}: {exc}") from exc
         if key in labels:
-            raise SynthesizedStackError(f"{where}: label {key} is set twice")
+            raise SynthesizedStackError(f"{ref}: label {key} is set twice")
         labels[key] = value
     return labels
 
@@ -408,7 +414,7 @@ def build_swarm_model(stacks: Mapping[str, Stack], subnet: str) -> SwarmModel:
                 "ref": ref,
                 "name": name,
                 "image": image,
-                "labels": _labels(body.get("labels"), str(ref)),
+                "labels": _labels(body.get("labels"), ref, resolver),
                 "networks": networks,
                 "global_mode": bool(modes and modes[0].get("global")),
                 "endpoint_mode": str(endpoint[0].get("mode", "vip")) if endpoint else "vip",

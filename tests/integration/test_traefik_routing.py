@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,11 +40,13 @@ from tests.integration.synthesized_swarm import (
     Stack,
     SwarmModel,
     SwarmService,
+    SynthesizedStackError,
     build_swarm_model,
 )
 from tests.integration.traefik_harness import (
     API_ENTRYPOINT,
     UNREACHABLE_ACME,
+    Response,
     TestStaticConfig,
     TraefikHarness,
     make_test_static_config,
@@ -247,7 +249,38 @@ class RoutingEnv:
         return bool(redirections.get("entryPoint"))
 
     def entrypoint_tls(self, entrypoint: str) -> bool:
-        return "tls" in self.shipped["entryPoints"][entrypoint].get("http", {})
+        """Whether clients speak TLS to ``entrypoint``: TLS configured on it, or on a router using it."""
+        if "tls" in self.shipped["entryPoints"][entrypoint].get("http", {}):
+            return True
+        return any(
+            router.tls and entrypoint in self.router_entrypoints(router) for _, router in self.http_routers()
+        )
+
+    def routed_entrypoints(self) -> list[str]:
+        """Shipped entryPoints some label router listens on (the ones a 404 for strangers matters on)."""
+        used = {ep for _, router in self.http_routers() for ep in self.router_entrypoints(router)}
+        return [ep for ep in self.public_entrypoints() if ep in used]
+
+    def probe(self, svc: SwarmService, router: HttpRouter) -> tuple[str, Callable[[Response, str], bool]]:
+        """The path to request through ``router`` and how to recognise that its own target answered.
+
+        A label service must answer from the backend of this Swarm service on the declared port, echoing
+        the Host; ``api@internal`` (the dashboard router) must answer Traefik's own ``/api/version``.
+        """
+        target = svc.http_router_service(router)
+        name, _, provider = target.partition("@")
+        if provider == "internal":
+            assert name == "api", f"router {router.name}: internal service {target} is not modeled"
+            return "/api/version", lambda reply, _host: reply.status == 200 and "Version" in reply.json()
+        assert provider in {"", "swarm"}, f"router {router.name}: service {target} from another provider"
+        port = svc.traefik.http_service_ports.get(name)
+        assert port is not None, f"router {router.name}: service {name} has no loadbalancer.server.port label"
+
+        def answered(reply: Response, host: str) -> bool:
+            body = reply.json() if reply.status == 200 else {}
+            return (body.get("service"), body.get("port"), body.get("host")) == (svc.name, port, host)
+
+        return "/probe", answered
 
     def public_entrypoints(self) -> list[str]:
         return list(self.shipped["entryPoints"])
@@ -305,7 +338,9 @@ def routing_env(name: str, stacks: Mapping[str, Stack], workdir: Path) -> Iterat
         stack.enter_context(fleet.running())
         static = make_test_static_config(shipped, workdir, standin.endpoint)
         traefik = stack.enter_context(
-            TraefikHarness(static, workdir).running(expect_http=expect_http, expect_tcp=expect_tcp)
+            TraefikHarness(static, workdir).running(
+                expect_http=expect_http, expect_tcp=expect_tcp, provider_polled=standin.provider_settled
+            )
         )
         yield RoutingEnv(name, stacks, model, shipped, static, standin, fleet, traefik)
 
@@ -334,6 +369,29 @@ def test_swarm_topology_lets_traefik_reach_every_service(env: RoutingEnv) -> Non
     forward-auth targets are services Traefik can reach by Swarm DNS."""
     default = env.shipped["providers"]["swarm"].get("network")
     assert env.model.topology_problems(default) == []
+
+
+def test_every_labelled_router_is_loaded(env: RoutingEnv) -> None:
+    """Every router the labels declare shows up in Traefik's API. Traefik drops all of a service's
+    dynamic config when it cannot build it (e.g. "port is missing"), so a missing router is quoted
+    together with the error lines Traefik logged for that Swarm service."""
+    missing = []
+    for kind in ("http", "tcp"):
+        loaded = set(env.traefik.routers(kind))
+        for svc in env.model.routed():
+            declared = svc.traefik.http_routers if kind == "http" else svc.traefik.tcp_routers
+            for name in declared:
+                if f"{name}@swarm" not in loaded:
+                    errors = [
+                        json_line(record)
+                        for record in env.traefik.log_records()
+                        if record.get("level") == "error"
+                        and str(record.get("container", "")).startswith(svc.name)
+                    ]
+                    missing.append(
+                        f"{kind} router {name} of service {svc.name} not loaded; Traefik said: {errors}"
+                    )
+    assert missing == []
 
 
 def test_every_router_and_service_is_enabled_without_errors(env: RoutingEnv) -> None:
@@ -395,17 +453,20 @@ def test_every_host_form_reaches_its_backend(env: RoutingEnv) -> None:
     of the router's service; forward-auth routers are sent the approval header."""
     checked, wrong = 0, []
     for svc, router in env.http_routers():
-        port = svc.traefik.http_service_ports[svc.http_router_service(router)]
-        headers = APPROVE if env.forward_auth(router) else {}
+        try:
+            path, answered = env.probe(svc, router)
+            headers = APPROVE if env.forward_auth(router) else {}
+        except (AssertionError, SynthesizedStackError) as exc:
+            wrong.append(f"{router.name}: {exc}")
+            continue
         for entrypoint in env.router_entrypoints(router):
             tls = router.tls or env.entrypoint_tls(entrypoint)
             if env.redirecting(entrypoint) and not tls:
                 continue  # covered by test_plain_http_redirects_to_https_when_tls_is_on
             for host in parse_host_rule(router.rule):
-                reply = env.traefik.request(entrypoint, host, tls=tls, path="/probe", headers=headers)
+                reply = env.traefik.request(entrypoint, host, tls=tls, path=path, headers=headers)
                 checked += 1
-                body = reply.json() if reply.status == 200 else {}
-                if (body.get("service"), body.get("port"), body.get("host")) != (svc.name, port, host):
+                if not answered(reply, host):
                     wrong.append(
                         f"{router.name} {entrypoint} Host={host}: {reply.status} {reply.body[:160]!r}"
                     )
@@ -414,11 +475,10 @@ def test_every_host_form_reaches_its_backend(env: RoutingEnv) -> None:
 
 
 def test_unknown_host_gets_404(env: RoutingEnv) -> None:
-    for entrypoint in env.public_entrypoints():
+    for entrypoint in env.routed_entrypoints():
         if env.redirecting(entrypoint):
             continue
-        tls = env.entrypoint_tls(entrypoint) or (env.tls_on and entrypoint != "web")
-        reply = env.traefik.request(entrypoint, UNKNOWN_HOST, tls=tls)
+        reply = env.traefik.request(entrypoint, UNKNOWN_HOST, tls=env.entrypoint_tls(entrypoint))
         assert reply.status == 404, f"{entrypoint}: {reply.status} {reply.body[:160]!r}"
 
 
@@ -449,13 +509,13 @@ def test_forward_auth_gates_its_routers(env: RoutingEnv) -> None:
         entrypoint = env.router_entrypoints(router)[-1]
         tls = router.tls or env.entrypoint_tls(entrypoint)
         for host in parse_host_rule(router.rule):
-            denied = env.traefik.request(entrypoint, host, tls=tls)
+            denied = env.traefik.request(entrypoint, host, tls=tls, path=env.probe(svc, router)[0])
             assert denied.status in {401, 302}, f"{router.name} Host={host} without approval: {denied.status}"
             assert denied.headers.get(AUTH_VERDICT_HEADER.lower()) == "denied"
             calls_before = len(auth.seen)
-            allowed = env.traefik.request(entrypoint, host, tls=tls, headers=APPROVE)
-            assert allowed.status == 200, f"{router.name} Host={host} with approval: {allowed.status}"
-            assert allowed.json()["service"] == svc.name
+            path, answered = env.probe(svc, router)
+            allowed = env.traefik.request(entrypoint, host, tls=tls, path=path, headers=APPROVE)
+            assert answered(allowed, host), f"{router.name} Host={host} with approval: {allowed.status}"
             auth_call = auth.seen[calls_before]
             assert auth_call["auth"], "the approval did not come from the forward-auth endpoint"
             assert auth_call["headers"].get("x-forwarded-host") == host

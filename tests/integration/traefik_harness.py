@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import copy
 import http.client
 import json
 import socket
 import ssl
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -290,9 +291,21 @@ class TraefikHarness:
 
     @contextmanager
     def running(
-        self, *, expect_http: set[str], expect_tcp: set[str], timeout_s: float = 30.0
+        self,
+        *,
+        expect_http: set[str],
+        expect_tcp: set[str],
+        provider_polled: Callable[[], bool],
+        timeout_s: float = 30.0,
+        settle_s: float = 5.0,
     ) -> Iterator[TraefikHarness]:
-        """Start Traefik and wait until the API lists every expected router (``name@swarm``)."""
+        """Start Traefik and wait (bounded) until its swarm configuration is loaded.
+
+        Loaded means: the API lists every expected router (``name@swarm``). Routers Traefik rejects never
+        appear, so the wait only lasts ``settle_s`` beyond the moment ``provider_polled`` reports that
+        Traefik has read every service; then the harness yields anyway and the tests name what is missing
+        (waiting the full timeout for a router that will never come would only slow the failure down).
+        """
         config_path = self.workdir / "traefik.yml"
         config_path.write_text(yaml.safe_dump(self.static.config, sort_keys=True))
         self.process = ServerProcess(
@@ -307,11 +320,17 @@ class TraefikHarness:
                 what="Traefik's API entrypoint",
             )
             wait_until(
-                lambda: self._routers_loaded(expect_http, expect_tcp),
+                lambda: self._fail_if_dead() and provider_polled(),
                 timeout_s=timeout_s,
-                what=f"routers {sorted(expect_http | expect_tcp)} in Traefik's API",
-                interval_s=0.25,
+                what="Traefik's swarm provider to list services and tasks",
             )
+            with contextlib.suppress(TimeoutError):
+                wait_until(
+                    lambda: self._routers_loaded(expect_http, expect_tcp),
+                    timeout_s=settle_s,
+                    what=f"routers {sorted(expect_http | expect_tcp)} in Traefik's API",
+                    interval_s=0.2,
+                )
             yield self
         finally:
             self.process.stop(grace_s=10)
