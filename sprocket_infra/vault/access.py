@@ -9,8 +9,9 @@ The same description drives three consumers, so it must not depend on any of the
 
 Grants speak in intents (read, write, list, delete) on *logical* KV paths such as ``platform/<env>/...``.
 Only :func:`policy_hcl` knows that KV v2 serves those paths under ``<mount>/data/...`` and
-``<mount>/metadata/...``; the original system wrote ``platform/*`` into its policies, which matches none
-of KV v2's API paths, so nothing it granted actually worked.
+``<mount>/metadata/...``. The original system wrote logical paths into its policies: ``platform/dev/*``
+matches none of KV v2's API paths, so those grants did nothing, while ``platform/*`` matched every
+environment's secrets at once.
 
 Layout inside each mount, for environment ``<env>``:
 
