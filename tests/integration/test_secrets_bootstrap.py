@@ -1,0 +1,293 @@
+"""``sprocket-infra secrets bootstrap`` / ``check`` as operators run them, against a real OpenBao dev server.
+
+The installed console script runs in a subprocess (real stdout, stderr and exit codes). Every value is a
+unique canary, and every captured stream plus the server's log is searched for all of them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import hvac
+import hvac.exceptions
+import pytest
+
+from sprocket_infra.secrets.external import external_secrets
+from sprocket_infra.secrets.manifest import SecretManifest
+from sprocket_infra.vault.access import vault_access
+from sprocket_infra.vault.apply import apply_access
+from tests.integration.openbao_dev import DevServer, openbao_dev_server
+from tests.integration.processes import free_port
+
+pytestmark = pytest.mark.integration
+
+CLI = Path(sys.executable).parent / "sprocket-infra"
+CLI_TIMEOUT_S = 60
+_FOREIGN_ENV = ("VAULT_ADDR", "VAULT_TOKEN", "BAO_ADDR", "BAO_TOKEN", "SPROCKET_ENV")
+
+
+@dataclass
+class Transcript:
+    """Everything a test made visible, to be searched for canaries at the end."""
+
+    texts: list[str] = field(default_factory=list)
+
+    def add(self, result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+        self.texts.extend([result.stdout, result.stderr])
+        return result
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    with openbao_dev_server(tmp_path_factory.mktemp("openbao")) as dev:
+        yield dev
+
+
+@pytest.fixture(scope="module")
+def root(server: DevServer) -> hvac.Client:
+    return hvac.Client(url=server.addr, token=server.root_token, timeout=5)
+
+
+@pytest.fixture
+def transcript(server: DevServer) -> Iterator[Transcript]:
+    """Collects CLI output; afterwards asserts that no canary of the test appears in it or the server log."""
+    seen = Transcript()
+    yield seen
+    seen.texts.append(server.process.output())
+    everything = "\n".join(seen.texts)
+    assert "canary-" not in everything, "a secret value was printed or logged"
+
+
+def _canaries(manifest: SecretManifest) -> dict[str, str]:
+    return {name: f"canary-{uuid.uuid4().hex}" for name in manifest.env_vars}
+
+
+def _cli_env(server: DevServer, token: str | None, extra: Mapping[str, str]) -> dict[str, str]:
+    names = set(external_secrets("local").env_vars) | set(_FOREIGN_ENV)
+    env = {key: value for key, value in os.environ.items() if key not in names}
+    env.update({"VAULT_ADDR": server.addr, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"})
+    if token:
+        env["VAULT_TOKEN"] = token
+    env.update(extra)
+    return env
+
+
+def _run(
+    server: DevServer,
+    transcript: Transcript,
+    *args: str,
+    token: str | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(CLI), *args],
+        env=_cli_env(server, token or server.root_token, extra or {}),
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
+        check=False,
+    )
+    return transcript.add(result)
+
+
+def _prepare(root: hvac.Client, env: str) -> SecretManifest:
+    apply_access(root, vault_access(env))
+    return external_secrets(env)
+
+
+def _platform_token(root: hvac.Client, env: str) -> hvac.Client:
+    token = root.auth.token.create(policies=[f"platform-{env}"], ttl="10m")["auth"]["client_token"]
+    return hvac.Client(url=root.url, token=token, timeout=5)
+
+
+def _versions(root: hvac.Client, manifest: SecretManifest) -> dict[tuple[str, str], int]:
+    return {
+        (mount, path): root.secrets.kv.v2.read_secret_metadata(path=path, mount_point=mount)["data"][
+            "current_version"
+        ]
+        for mount, path in manifest.by_secret()
+    }
+
+
+def _statuses(result: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    return {entry["name"]: entry["status"] for entry in json.loads(result.stdout)["entries"]}
+
+
+def _assert_platform_reads(
+    root: hvac.Client, env: str, manifest: SecretManifest, values: Mapping[str, str]
+) -> None:
+    """A token holding only ``platform-<env>`` reads every platform value back as written."""
+    reader = _platform_token(root, env)
+    platform_refs = [ref for ref in manifest.values() if ref.mount.path == "platform"]
+    assert len(platform_refs) == 12
+    for ref in platform_refs:
+        read = reader.secrets.kv.v2.read_secret_version(
+            path=ref.path, mount_point=ref.mount.path, raise_on_deleted_version=True
+        )
+        assert read["data"]["data"][ref.key] == values[ref.env_var], ref.name
+
+
+def test_bootstrap_from_environment_then_second_run_changes_nothing(
+    server: DevServer, root: hvac.Client, transcript: Transcript
+) -> None:
+    manifest = _prepare(root, "envvars")
+    values = _canaries(manifest)
+
+    first = _run(server, transcript, "secrets", "bootstrap", "--env", "envvars", "--json", extra=values)
+    versions = _versions(root, manifest)
+    second = _run(server, transcript, "secrets", "bootstrap", "--env", "envvars", extra=values)
+    again = _run(server, transcript, "secrets", "bootstrap", "--env", "envvars", "--json", extra=values)
+
+    assert first.returncode == 0, first.stderr
+    assert set(_statuses(first).values()) == {"written"}
+    assert second.returncode == 0, second.stderr
+    assert "14 unchanged" in second.stdout
+    assert set(_statuses(again).values()) == {"unchanged"}
+    assert _versions(root, manifest) == versions == dict.fromkeys(versions, 1)
+    _assert_platform_reads(root, "envvars", manifest, values)
+
+
+def test_bootstrap_from_dotenv_file(
+    server: DevServer, root: hvac.Client, transcript: Transcript, tmp_path: Path
+) -> None:
+    manifest = _prepare(root, "dotenv")
+    values = _canaries(manifest)
+    dotenv = tmp_path / "dotenv.env"
+    dotenv.write_text("".join(f"{name}='{value}'\n" for name, value in values.items()))
+
+    result = _run(
+        server, transcript, "secrets", "bootstrap", "--env", "dotenv", "--dotenv", str(dotenv), "--json"
+    )
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert {entry["source"] for entry in report["entries"]} == {".env file dotenv.env"}
+    _assert_platform_reads(root, "dotenv", manifest, values)
+
+
+def test_bootstrap_from_doppler_json_with_environment_overriding_one_value(
+    server: DevServer, root: hvac.Client, transcript: Transcript, tmp_path: Path
+) -> None:
+    manifest = _prepare(root, "doppler")
+    values = _canaries(manifest)
+    download = tmp_path / "doppler.json"
+    download.write_text(json.dumps({"DOPPLER_PROJECT": "sprocket", **values}))
+    override = {"STEAM_API_KEY": f"canary-{uuid.uuid4().hex}"}
+
+    result = _run(
+        server,
+        transcript,
+        *("secrets", "bootstrap", "--env", "doppler", "--doppler-json", str(download), "--json"),
+        extra=override,
+    )
+
+    assert result.returncode == 0, result.stderr
+    sources = {entry["env_var"]: entry["source"] for entry in json.loads(result.stdout)["entries"]}
+    assert sources["STEAM_API_KEY"] == "environment"
+    assert sources["GOOGLE_CLIENT_ID"] == "doppler json doppler.json"
+    _assert_platform_reads(root, "doppler", manifest, {**values, **override})
+
+
+def test_dry_run_writes_nothing_and_prints_no_value(
+    server: DevServer, root: hvac.Client, transcript: Transcript
+) -> None:
+    manifest = _prepare(root, "dryrun")
+    values = _canaries(manifest)
+
+    result = _run(server, transcript, "secrets", "bootstrap", "--env", "dryrun", "--dry-run", extra=values)
+
+    assert result.returncode == 0, result.stderr
+    assert "would write" in result.stdout
+    assert "platform/dryrun/manual/oauth/google" in result.stdout
+    for mount, path in manifest.by_secret():
+        with pytest.raises(hvac.exceptions.InvalidPath):
+            root.secrets.kv.v2.read_secret_metadata(path=path, mount_point=mount)
+
+
+def test_missing_entries_exit_1_are_named_and_the_rest_is_written(
+    server: DevServer, root: hvac.Client, transcript: Transcript
+) -> None:
+    manifest = _prepare(root, "missing")
+    values = _canaries(manifest)
+    del values["EPIC_CLIENT_SECRET"], values["GATUS_DISCORD_WEBHOOK_URL"]
+
+    result = _run(server, transcript, "secrets", "bootstrap", "--env", "missing", extra=values)
+    check = _run(server, transcript, "secrets", "check", "--env", "missing")
+
+    assert result.returncode == 1
+    assert "missing: epic-client-secret" in result.stdout
+    assert "missing: gatus-alert-webhook" in result.stdout
+    assert "12 written" in result.stdout
+    assert check.returncode == 1
+    assert "missing: epic-client-secret (platform/missing/manual/oauth/epic#clientSecret)" in check.stdout
+    stored = root.secrets.kv.v2.read_secret_version(
+        path="missing/manual/oauth/epic", mount_point="platform", raise_on_deleted_version=True
+    )
+    assert stored["data"]["data"] == {"clientId": values["EPIC_CLIENT_ID"]}
+
+
+def test_maintainers_can_bootstrap_with_the_admin_team_policy(
+    server: DevServer, root: hvac.Client, transcript: Transcript
+) -> None:
+    """The admin-team policy is enough to run the bootstrap (no root token on an operator's laptop)."""
+    manifest = _prepare(root, "admins")
+    values = _canaries(manifest)
+    token = root.auth.token.create(policies=["admin-team"], ttl="10m")["auth"]["client_token"]
+
+    result = _run(
+        server, transcript, "secrets", "bootstrap", "--env", "admins", "--json", token=token, extra=values
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert set(_statuses(result).values()) == {"written"}
+
+
+def test_a_soft_deleted_secret_is_rewritten_on_top_of_its_version(
+    server: DevServer, root: hvac.Client, transcript: Transcript
+) -> None:
+    manifest = _prepare(root, "deleted")
+    values = _canaries(manifest)
+    kv = root.secrets.kv.v2
+    kv.create_or_update_secret(
+        path="deleted/manual/chatwoot", secret={"hmacKey": "old"}, mount_point="platform"
+    )
+    kv.delete_latest_version_of_secret(path="deleted/manual/chatwoot", mount_point="platform")
+
+    result = _run(server, transcript, "secrets", "bootstrap", "--env", "deleted", "--json", extra=values)
+
+    assert result.returncode == 0, result.stderr
+    assert _statuses(result)["chatwoot-hmac-key"] == "written"
+    assert (
+        kv.read_secret_metadata(path="deleted/manual/chatwoot", mount_point="platform")["data"][
+            "current_version"
+        ]
+        == 2
+    )
+
+
+def test_bad_token_and_unreachable_vault_are_one_line_errors(
+    server: DevServer, transcript: Transcript
+) -> None:
+    values = _canaries(external_secrets("local"))
+
+    bad_token = _run(server, transcript, "secrets", "bootstrap", token="not-a-token", extra=values)
+    unreachable = _run(
+        server, transcript, "secrets", "check", extra={"VAULT_ADDR": f"http://127.0.0.1:{free_port()}"}
+    )
+
+    assert bad_token.returncode == 1
+    assert bad_token.stdout == ""
+    assert bad_token.stderr.strip().splitlines() == [
+        f"error: Vault at {server.addr} rejected the token (wrong or expired)"
+    ]
+    assert unreachable.returncode == 1
+    assert len(unreachable.stderr.strip().splitlines()) == 1
+    assert "cannot reach Vault at http://127.0.0.1:" in unreachable.stderr
+    assert "Traceback" not in bad_token.stderr + unreachable.stderr
