@@ -31,8 +31,9 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.installed
 	@npm_config_nodedir=$(abspath $(NODE_HOME)) $(NPM) rebuild --loglevel=error @cdktf/node-pty-prebuilt-multiarch >>$(VENV)/npm.log 2>&1 || { cat $(VENV)/npm.log; exit 1; }
 	@touch $@
 
+# cdktf-cli draws a spinner and relays terraform's own warnings; keep them in a log unless synth fails.
 synth: setup
-	@$(CDKTF) synth --quiet
+	@$(CDKTF) synth >$(VENV)/synth.log 2>&1 || { cat $(VENV)/synth.log; exit 1; }
 	@echo "synth: $(SPROCKET_ENV) -> cdktf.out/stacks/{layer1,layer2,platform}"
 
 test: setup
