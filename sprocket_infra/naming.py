@@ -69,3 +69,56 @@ def content_suffix(content: str | bytes) -> str:
     """Short content hash for immutable Swarm objects (configs): a change of content is a new name."""
     data = content.encode() if isinstance(content, str) else content
     return hashlib.sha256(data).hexdigest()[:10]
+
+
+# --- platform ----------------------------------------------------------------------------------------
+
+SECRET_DIR = "/app/secret"  # noqa: S105 - a directory, not a password
+"""Where every platform service finds its Docker secrets, one ``<name>.txt`` file each."""
+
+
+def secret_file(stem: str) -> str:
+    """Container path of the secret file ``stem`` (``/app/secret/<stem>.txt``), the apps' convention."""
+    return f"{SECRET_DIR}/{stem}.txt"
+
+
+def platform_service_name(environment: Environment, key: str) -> str:
+    """Swarm service (and DNS and router) name of catalog entry ``key``; two environments never clash."""
+    return f"{environment.name}-{key}"
+
+
+def platform_network(environment: Environment, purpose: str = "platform") -> str:
+    """Overlay network the platform's services talk on (``purpose`` names a private one, e.g. dgraph)."""
+    return f"{environment.name}-{purpose}"
+
+
+def volume_name(environment: Environment, key: str) -> str:
+    """Named volume holding catalog entry ``key``'s data."""
+    return f"{environment.name}-{key}-data"
+
+
+def app_image(environment: Environment, repository: str, key: str) -> str:
+    """``<registry>/<repository>:<tag>``: the environment's pinned tag, or its override for ``key``."""
+    platform = environment.platform
+    tag = platform.image_tags.get(key, platform.image_tag)
+    return f"{platform.registry}/{repository}:{tag}"
+
+
+def redis_prefix(environment: Environment) -> str:
+    """Key prefix the apps (and Celery) use in the shared Redis; the same rule as queue names.
+
+    The original used the subdomain here and the stack name for queues (inventory 7.3); both are now the
+    environment name.
+    """
+    return environment.name
+
+
+def parsed_object_prefix(environment: Environment) -> str:
+    """Prefix of parsed replays in the replays bucket: configured, else the environment name (not 'dev')."""
+    return environment.platform.parsed_object_prefix or environment.name
+
+
+def public_url(environment: Environment, subdomain: str | None) -> str:
+    """``https://<host>`` where the environment issues certificates, ``http://<host>`` where it doesn't."""
+    scheme = "https" if environment.routing.acme.tls else "http"
+    return f"{scheme}://{public_host(environment.routing, subdomain)}"

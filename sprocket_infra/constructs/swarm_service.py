@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, Literal, Protocol
 
-from cdktf import TerraformResourceLifecycle
+from cdktf import Fn, TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_docker.config import Config as DockerConfig
 from cdktf_cdktf_provider_docker.service import (
     Service,
@@ -74,7 +74,11 @@ class Resources:
 
 @dataclass(frozen=True, kw_only=True)
 class ConfigFile:
-    """A non-secret file delivered as a Docker config; a new content hash makes a new config."""
+    """A non-secret file delivered as a Docker config; a new content hash makes a new config.
+
+    ``content`` may be a cdktf token (a Terraform expression, e.g. a document holding another stack's
+    database host); then Terraform encodes and hashes it at deploy time.
+    """
 
     target: str
     content: str
@@ -156,6 +160,9 @@ class SwarmServiceProps:
     placement: Sequence[str] = ()
     stateful: bool = False
     """Stateful services update stop-first: two tasks must never share one data directory."""
+    update_order: Literal["start-first", "stop-first"] | None = None
+    """Rolling-update order. Left out: ``stop-first`` if ``stateful``, else ``start-first``. Set
+    ``stop-first`` for services where two running tasks would do the work twice (a Discord bot)."""
     hostname: str | None = None
     user: str | None = None
     read_only: bool = False
@@ -166,6 +173,8 @@ class SwarmServiceProps:
             raise ValueError(f"service {self.name}: replicas must be >= 0 (got {self.replicas})")
         if self.stateful and self.replicas not in (0, 1):
             raise ValueError(f"service {self.name}: a stateful service runs at most one replica")
+        if self.stateful and self.update_order == "start-first":
+            raise ValueError(f"service {self.name}: a stateful service must update stop-first")
         targets = [item.target for item in (*self.configs, *self.secrets, *self.mounts)]
         if len(set(targets)) != len(targets):
             raise ValueError(
@@ -200,11 +209,15 @@ class SwarmService(Construct):
 
     def _config(self, file: ConfigFile) -> ServiceTaskSpecContainerSpecConfigs:
         slug = PurePosixPath(file.target).name.replace(".", "-").replace("_", "-")
+        if Token.is_unresolved(file.content):
+            suffix, data = Fn.substr(Fn.sha256(file.content), 0, 10), Fn.base64encode(file.content)
+        else:
+            suffix, data = naming.content_suffix(file.content), _base64(file.content)
         config = DockerConfig(
             self,
             f"config-{slug}",
-            name=f"{self.props.name}-{slug}-{naming.content_suffix(file.content)}",
-            data=_base64(file.content),
+            name=f"{self.props.name}-{slug}-{suffix}",
+            data=data,
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         return ServiceTaskSpecContainerSpecConfigs(
@@ -282,7 +295,7 @@ class SwarmService(Construct):
             "failure_action": failure_action,
             "monitor": f"{defaults.update_monitor_s}s",
             "max_failure_ratio": "0",
-            "order": "stop-first" if self.props.stateful else "start-first",
+            "order": self.props.update_order or ("stop-first" if self.props.stateful else "start-first"),
         }
 
     def _endpoint_spec(self) -> dict[str, Any]:
