@@ -110,6 +110,8 @@ class HttpRouter:
     certresolver: str | None
     middlewares: tuple[str, ...]
     service: str | None
+    tls_domains: tuple[str, ...] = ()
+    """``tls.domains[n].main`` / ``.sans``: when set, ACME asks for these instead of the rule's hosts."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,12 @@ class TraefikLabels:
                 certresolver=conf.get("tls.certresolver"),
                 middlewares=names(conf.get("middlewares")),
                 service=conf.get("service"),
+                tls_domains=tuple(
+                    domain
+                    for key, value in sorted(conf.items())
+                    if key.startswith("tls.domains[") and key.endswith(("].main", "].sans"))
+                    for domain in names(value)
+                ),
             )
             for name, conf in group("traefik.http.routers.").items()
         }
@@ -214,6 +222,11 @@ class SwarmService:
     ref: TerraformRef
     name: str
     image: str
+    args: tuple[str, ...]
+    healthcheck: tuple[str, ...]
+    """The healthcheck ``test`` as synthesized, e.g. ``("CMD", "traefik", "healthcheck", ...)``."""
+    config_files: dict[str, str]
+    """Container path -> the ``config_id`` expression of the Docker config mounted there."""
     labels: dict[str, str]
     networks: tuple[str, ...]
     address: str
@@ -406,14 +419,23 @@ def build_swarm_model(stacks: Mapping[str, Stack], subnet: str) -> SwarmModel:
         )
         network_names.update(networks)
         containers = _blocks(task_specs[0].get("container_spec"))
-        image = str(containers[0].get("image", "")) if containers else ""
+        container: Mapping[str, Any] = containers[0] if containers else {}
+        healthchecks = _blocks(container.get("healthcheck"))
         modes = _blocks(body.get("mode"))
         endpoint = _blocks(body.get("endpoint_spec"))
         drafts.append(
             {
                 "ref": ref,
                 "name": name,
-                "image": image,
+                "image": str(container.get("image", "")),
+                "args": tuple(str(arg) for arg in container.get("args") or ()),
+                "healthcheck": tuple(str(arg) for arg in healthchecks[0].get("test", ()))
+                if healthchecks
+                else (),
+                "config_files": {
+                    str(item.get("file_name")): str(item.get("config_id", ""))
+                    for item in _blocks(container.get("configs"))
+                },
                 "labels": _labels(body.get("labels"), ref, resolver),
                 "networks": networks,
                 "global_mode": bool(modes and modes[0].get("global")),

@@ -16,7 +16,9 @@ the stand-in and harness honest on their own) and the real environments synthesi
 from __future__ import annotations
 
 import base64
+import ipaddress
 import random
+import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -45,8 +47,10 @@ from tests.integration.synthesized_swarm import (
 )
 from tests.integration.traefik_harness import (
     API_ENTRYPOINT,
+    TRAEFIK_BIN,
     UNREACHABLE_ACME,
     Response,
+    ShippedStaticConfig,
     TestStaticConfig,
     TraefikHarness,
     make_test_static_config,
@@ -78,7 +82,12 @@ def handwritten_stacks(*, tls: bool) -> dict[str, dict[str, Any]]:
     domain = "sprocket.test"
     entrypoint = "websecure" if tls else "web"
     static: dict[str, Any] = {
-        "entryPoints": {"web": {"address": ":80"}, "websecure": {"address": ":443"}},
+        "entryPoints": {
+            "web": {"address": ":80"},
+            "websecure": {"address": ":443"},
+            "ping": {"address": ":8082"},
+        },
+        "ping": {"entryPoint": "ping"},
         "providers": {
             "swarm": {
                 "endpoint": "tcp://docker-socket-proxy:2375",
@@ -111,6 +120,11 @@ def handwritten_stacks(*, tls: bool) -> dict[str, dict[str, Any]]:
         labels = {f"{prefix}.rule": rule, f"{prefix}.entrypoints": entrypoint, f"{prefix}.service": service}
         if tls:
             labels[f"{prefix}.tls.certresolver"] = "letsencrypt"
+            # Certificates for the names only: the LAN / Tailscale IP forms must not reach the ACME order.
+            names = [host for host in parse_host_rule(rule) if not host[0].isdigit()]
+            labels[f"{prefix}.tls.domains[0].main"] = names[0]
+            if names[1:]:
+                labels[f"{prefix}.tls.domains[0].sans"] = ",".join(names[1:])
         if auth:
             labels[f"{prefix}.middlewares"] = "auth-sprocketadmin@swarm"
         return labels
@@ -130,7 +144,24 @@ def handwritten_stacks(*, tls: bool) -> dict[str, dict[str, Any]]:
                 "traefik_0B7E": {
                     "name": "traefik",
                     "task_spec": {
-                        "container_spec": {"image": "traefik:v3.7.15"},
+                        "container_spec": {
+                            "image": "traefik:v3.7.15",
+                            "args": ["--configFile=/etc/traefik/traefik.yml"],
+                            "configs": [
+                                {
+                                    "config_id": "${docker_config.traefik_static_9C1D.id}",
+                                    "file_name": "/etc/traefik/traefik.yml",
+                                }
+                            ],
+                            "healthcheck": {
+                                "test": [
+                                    "CMD",
+                                    "traefik",
+                                    "healthcheck",
+                                    "--configFile=/etc/traefik/traefik.yml",
+                                ]
+                            },
+                        },
                         "networks_advanced": [{"name": ingress_ref}],
                     },
                     "labels": [],
@@ -233,11 +264,16 @@ class RoutingEnv:
     name: str
     stacks: Mapping[str, Stack]
     model: SwarmModel
-    shipped: dict[str, Any]
+    shipped_resource: ShippedStaticConfig
     static: TestStaticConfig
     standin: DockerApiStandin
     fleet: BackendFleet
     traefik: TraefikHarness
+
+    @property
+    def shipped(self) -> dict[str, Any]:
+        """The static config exactly as shipped (decoded YAML)."""
+        return self.shipped_resource.config
 
     @property
     def tls_on(self) -> bool:
@@ -328,7 +364,8 @@ def _loopback_subnet() -> str:
 @contextmanager
 def routing_env(name: str, stacks: Mapping[str, Stack], workdir: Path) -> Iterator[RoutingEnv]:
     model = build_swarm_model(stacks, _loopback_subnet())
-    shipped = shipped_static_config(stacks["layer1"])
+    shipped_resource = shipped_static_config(stacks["layer1"])
+    shipped = shipped_resource.config
     standin = DockerApiStandin(model)
     fleet = BackendFleet.for_model(model)
     expect_http = {f"{r}@swarm" for svc in model.routed() for r in svc.traefik.http_routers}
@@ -342,7 +379,7 @@ def routing_env(name: str, stacks: Mapping[str, Stack], workdir: Path) -> Iterat
                 expect_http=expect_http, expect_tcp=expect_tcp, provider_polled=standin.provider_settled
             )
         )
-        yield RoutingEnv(name, stacks, model, shipped, static, standin, fleet, traefik)
+        yield RoutingEnv(name, stacks, model, shipped_resource, static, standin, fleet, traefik)
 
 
 @pytest.fixture(scope="module", params=[*HANDWRITTEN, *REAL_ENVIRONMENTS])
@@ -362,6 +399,39 @@ def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 
 # -- the checks ------------------------------------------------------------------------------------
+
+
+def test_traefik_service_loads_the_static_config_under_test(env: RoutingEnv) -> None:
+    """The config this suite runs is the one Swarm's Traefik reads: the service mounts that very
+    ``docker_config`` at the path its ``--configFile`` argument and its healthcheck name."""
+    traefik = env.model.traefik_service()
+    config_args = {arg.split("=", 1)[1] for arg in traefik.args if arg.startswith("--configFile=")}
+    assert len(config_args) == 1, f"Traefik args {traefik.args} name no single --configFile"
+    path = config_args.pop()
+    mounted = traefik.config_files.get(path, "")
+    assert mounted.startswith(f"${{docker_config.{env.shipped_resource.logical_id}."), (
+        f"{path} is mounted from {mounted or 'nothing'}, not docker_config.{env.shipped_resource.logical_id}"
+    )
+    if "healthcheck" in traefik.healthcheck:
+        assert f"--configFile={path}" in traefik.healthcheck, (
+            f"healthcheck {traefik.healthcheck} reads another file"
+        )
+
+
+def test_swarm_healthcheck_passes_against_this_traefik(env: RoutingEnv) -> None:
+    """Run the Traefik service's own healthcheck command (``traefik healthcheck --configFile=...``)
+    against the running test Traefik: it must find the ping entryPoint and get a healthy answer."""
+    test = env.model.traefik_service().healthcheck
+    if not test:
+        pytest.skip("the Traefik service declares no healthcheck")
+    assert test[0] == "CMD", f"healthcheck {test} is not an exec-form CMD"
+    assert test[1] == "traefik", f"healthcheck {test} does not run traefik"
+    config_path = env.traefik.workdir / "traefik.yml"
+    argv = [str(TRAEFIK_BIN)] + [
+        f"--configFile={config_path}" if arg.startswith("--configFile=") else arg for arg in test[2:]
+    ]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
+    assert result.returncode == 0, f"{argv} exited {result.returncode}: {result.stdout}{result.stderr}"
 
 
 def test_swarm_topology_lets_traefik_reach_every_service(env: RoutingEnv) -> None:
@@ -388,8 +458,12 @@ def test_every_labelled_router_is_loaded(env: RoutingEnv) -> None:
                         if record.get("level") == "error"
                         and str(record.get("container", "")).startswith(svc.name)
                     ]
+                    said = errors or (
+                        "nothing; it silently skips services failing providers.swarm.constraints "
+                        f"{env.shipped['providers']['swarm'].get('constraints')!r}"
+                    )
                     missing.append(
-                        f"{kind} router {name} of service {svc.name} not loaded; Traefik said: {errors}"
+                        f"{kind} router {name} of service {svc.name} not loaded; Traefik said: {said}"
                     )
     assert missing == []
 
@@ -498,6 +572,35 @@ def test_plain_http_redirects_to_https_when_tls_is_on(env: RoutingEnv) -> None:
             )
 
 
+def test_acme_is_never_asked_for_ip_certificates(env: RoutingEnv) -> None:
+    """A router with a certresolver makes Traefik order one certificate for all the hosts of its rule
+    (unless ``tls.domains`` narrows it); the harness's log shows Traefik does include IP literals in that
+    order. Let's Encrypt's default profile refuses IP identifiers, and private LAN / Tailscale addresses
+    can never be validated anyway, so such an order fails as a whole and the router's real domain names
+    get no certificate either. IP host forms on an ACME router need ``tls.domains`` listing only names."""
+    problems = []
+    for _, router in env.http_routers():
+        if router.certresolver is None:
+            continue
+        ordered = router.tls_domains or tuple(parse_host_rule(router.rule))
+        problems += [f"{router.name}: ACME would be asked for {host}" for host in ordered if _is_ip(host)]
+    for record in env.traefik.log_records():
+        problems += [
+            f"{record.get('routerName')}: Traefik asked ACME for {domain}"
+            for domain in record.get("domains", [])
+            if _is_ip(domain)
+        ]
+    assert problems == []
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def test_forward_auth_gates_its_routers(env: RoutingEnv) -> None:
     guarded = [(svc, router) for svc, router in env.http_routers() if env.forward_auth(router)]
     if not guarded:
@@ -582,6 +685,25 @@ def test_host_rule_parser_accepts_the_disjunction_form(rule: str, hosts: list[st
 def test_host_rule_parser_rejects_anything_else(rule: str) -> None:
     with pytest.raises(UnexpectedRuleError):
         parse_host_rule(rule)
+
+
+def test_docker_api_standin_answers_versioned_paths_and_task_filters() -> None:
+    """The Engine API paths Traefik uses, with or without a ``/vX.Y`` prefix; tasks filtered by service."""
+    model = build_swarm_model(handwritten_stacks(tls=False), "127.0.0.0/24")
+    standin = DockerApiStandin(model)
+    status, services = standin.answer("GET", "/v1.24/services")
+    assert status == 200
+    assert {svc["Spec"]["Name"] for svc in services} == set(model.services)
+    web = next(svc for svc in services if svc["Spec"]["Name"] == "sprocket-web")
+    assert web["Spec"]["Labels"]["traefik.swarm.network"] == "sprocket-ingress"
+    query = '{"service":{"' + web["ID"] + '":true},"desired-state":{"running":true}}'
+    status, tasks = standin.answer("GET", f"/v1.47/tasks?filters={query}")
+    assert [task["ServiceID"] for task in tasks] == [web["ID"]]
+    assert tasks[0]["NetworksAttachments"][0]["Network"]["ID"] == "sprocket-ingress"
+    assert tasks[0]["NetworksAttachments"][0]["Addresses"] == [f"{model.services['sprocket-web'].address}/24"]
+    assert standin.answer("GET", "/_ping") == (200, "OK")
+    assert standin.answer("GET", "/v1.47/containers/json")[0] == 404
+    assert standin.unexpected == ["GET /v1.47/containers/json"]
 
 
 def test_handwritten_model_resolves_networks_and_swarm_dns() -> None:

@@ -52,13 +52,21 @@ class StaticConfigError(ValueError):
     """The shipped static config has something the harness will not rewrite silently."""
 
 
-def shipped_static_config(layer1: Stack) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ShippedStaticConfig:
+    """The static config as layer1 ships it, and which ``docker_config`` resource carries it."""
+
+    logical_id: str
+    config: dict[str, Any]
+
+
+def shipped_static_config(layer1: Stack) -> ShippedStaticConfig:
     """Decode the Traefik static config (YAML) that layer1 ships as a ``docker_config``.
 
     Picks the ``docker_config`` whose ``name`` contains "traefik" and whose decoded YAML has
     ``entryPoints`` (a dynamic-config file would not); exactly one must match.
     """
-    found: list[dict[str, Any]] = []
+    found: list[ShippedStaticConfig] = []
     for logical_id, body in layer1.get("resource", {}).get("docker_config", {}).items():
         name = body.get("name", "")
         if "traefik" not in str(name).lower():
@@ -71,7 +79,7 @@ def shipped_static_config(layer1: Stack) -> dict[str, Any]:
         except (binascii.Error, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise StaticConfigError(f"docker_config.{logical_id} ({name}): not base64 YAML: {exc}") from exc
         if isinstance(decoded, dict) and "entryPoints" in decoded:
-            found.append(decoded)
+            found.append(ShippedStaticConfig(logical_id, decoded))
     if len(found) != 1:
         raise StaticConfigError(
             f"expected one Traefik static config docker_config in layer1, found {len(found)}"
