@@ -16,6 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import hvac
+import requests
+
 from tests.integration.processes import ServerProcess, free_port, running, wait_until
 
 BAO = Path(sys.executable).parent / "bao"
@@ -24,6 +27,13 @@ START_TIMEOUT_S = 30.0
 # Variables that would make the server or a client talk to something other than the server under test.
 _FOREIGN_ENV = ("BAO_ADDR", "BAO_TOKEN", "VAULT_ADDR", "VAULT_TOKEN", "BAO_NAMESPACE", "VAULT_NAMESPACE")
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def local_client(addr: str, token: str) -> hvac.Client:
+    """An hvac client that ignores proxy settings in the environment, so it only ever talks to ``addr``."""
+    session = requests.Session()
+    session.trust_env = False
+    return hvac.Client(url=addr, token=token, timeout=5, session=session)
 
 
 @dataclass(frozen=True)

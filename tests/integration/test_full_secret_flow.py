@@ -23,6 +23,7 @@ import pytest
 
 from sprocket_infra.secrets.external import external_secrets
 from tests.integration.openbao import BaoNode
+from tests.integration.openbao_dev import local_client
 from tests.integration.processes import running, wait_until
 
 pytestmark = pytest.mark.integration
@@ -37,7 +38,15 @@ def _cli(
 ) -> subprocess.CompletedProcess[str]:
     names = {*_CLEARED, *external_secrets(ENV).env_vars}
     env = {key: value for key, value in os.environ.items() if key not in names}
-    env.update({"VAULT_ADDR": node.addr, "VAULT_TOKEN": token, "NO_PROXY": "127.0.0.1", **(extra or {})})
+    env.update(
+        {
+            "VAULT_ADDR": node.addr,
+            "VAULT_TOKEN": token,
+            "NO_PROXY": "127.0.0.1",
+            "no_proxy": "127.0.0.1",
+            **(extra or {}),
+        }
+    )
     return subprocess.run(
         [str(CLI), *args, "--env", ENV], env=env, capture_output=True, text=True, timeout=60, check=False
     )
@@ -82,7 +91,7 @@ def test_unseal_apply_bootstrap_read_restart_read(tmp_path: Path) -> None:
         node.wait_unsealed()
         node.wait_active()
         root_token = node.root_token()
-        root = hvac.Client(url=node.addr, token=root_token, timeout=5)
+        root = local_client(node.addr, root_token)
 
         applied = _cli(node, root_token, "vault", "apply", "--json")
         outputs += [applied.stdout, applied.stderr]
@@ -96,7 +105,7 @@ def test_unseal_apply_bootstrap_read_restart_read(tmp_path: Path) -> None:
         assert bootstrapped.returncode == 0, bootstrapped.stderr
 
         reader_token = root.auth.token.create(policies=[f"platform-{ENV}"], ttl="30m")["auth"]["client_token"]
-        reader = hvac.Client(url=node.addr, token=reader_token, timeout=5)
+        reader = local_client(node.addr, reader_token)
         assert _read_platform_values(reader) == platform_values
         first.stop()
         outputs.append(first.output())

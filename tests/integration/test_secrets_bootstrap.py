@@ -23,7 +23,7 @@ from sprocket_infra.secrets.external import external_secrets
 from sprocket_infra.secrets.manifest import SecretManifest
 from sprocket_infra.vault.access import vault_access
 from sprocket_infra.vault.apply import apply_access
-from tests.integration.openbao_dev import DevServer, openbao_dev_server
+from tests.integration.openbao_dev import DevServer, local_client, openbao_dev_server
 from tests.integration.processes import free_port
 
 pytestmark = pytest.mark.integration
@@ -52,7 +52,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
 
 @pytest.fixture(scope="module")
 def root(server: DevServer) -> hvac.Client:
-    return hvac.Client(url=server.addr, token=server.root_token, timeout=5)
+    return local_client(server.addr, server.root_token)
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def _prepare(root: hvac.Client, env: str) -> SecretManifest:
 
 def _platform_token(root: hvac.Client, env: str) -> hvac.Client:
     token = root.auth.token.create(policies=[f"platform-{env}"], ttl="10m")["auth"]["client_token"]
-    return hvac.Client(url=root.url, token=token, timeout=5)
+    return local_client(root.url, token)
 
 
 def _versions(root: hvac.Client, manifest: SecretManifest) -> dict[tuple[str, str], int]:

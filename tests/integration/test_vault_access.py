@@ -17,7 +17,7 @@ import pytest
 from sprocket_infra.secrets.external import external_secrets
 from sprocket_infra.vault.access import Access, Policy, VaultAccess, vault_access
 from sprocket_infra.vault.apply import Outcome, apply_access
-from tests.integration.openbao_dev import DevServer, openbao_dev_server
+from tests.integration.openbao_dev import DevServer, local_client, openbao_dev_server
 
 pytestmark = pytest.mark.integration
 
@@ -27,16 +27,13 @@ ACCESS = vault_access(ENV)
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("NO_PROXY", "127.0.0.1,localhost")
-        patch.setenv("no_proxy", "127.0.0.1,localhost")
-        with openbao_dev_server(tmp_path_factory.mktemp("openbao")) as dev:
-            yield dev
+    with openbao_dev_server(tmp_path_factory.mktemp("openbao")) as dev:
+        yield dev
 
 
 @pytest.fixture(scope="module")
 def root(server: DevServer) -> hvac.Client:
-    client = hvac.Client(url=server.addr, token=server.root_token, timeout=5)
+    client = local_client(server.addr, server.root_token)
     changes = apply_access(client, ACCESS)
     assert {change.outcome for change in changes} == {Outcome.CREATED}
     return client
@@ -44,7 +41,7 @@ def root(server: DevServer) -> hvac.Client:
 
 def _token_client(root: hvac.Client, policy: Policy) -> hvac.Client:
     created = root.auth.token.create(policies=[policy.name], ttl="15m")
-    return hvac.Client(url=root.url, token=created["auth"]["client_token"], timeout=5)
+    return local_client(root.url, created["auth"]["client_token"])
 
 
 def _probes(access: VaultAccess) -> list[tuple[str, str]]:
@@ -180,7 +177,7 @@ def test_write_spot_checks(root: hvac.Client, policy: str, mount: str, path: str
 def _read_with(root: hvac.Client, name: str, rules: str, mount: str, path: str) -> bool:
     root.sys.create_or_update_policy(name=name, policy=rules)
     token = root.auth.token.create(policies=[name], ttl="5m")["auth"]["client_token"]
-    client = hvac.Client(url=root.url, token=token, timeout=5)
+    client = local_client(root.url, token)
     return _allowed(
         lambda: client.secrets.kv.v2.read_secret_version(
             path=path, mount_point=mount, raise_on_deleted_version=True
