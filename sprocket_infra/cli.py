@@ -20,6 +20,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sprocket_infra.secrets.bootstrap import Report, Status, bootstrap, check
@@ -150,7 +151,7 @@ def _show_report(command: str, report: Report, *, as_json: bool) -> None:
     for entry in report.entries:
         style = _STYLES.get(entry.status, "")
         status = f"[{style}]{entry.status}[/]" if style else str(entry.status)
-        table.add_row(entry.ref.secret_address, entry.ref.key, status, entry.source or "")
+        table.add_row(entry.ref.secret_address, entry.ref.key, status, escape(entry.source or ""))
     console.print(table, highlight=False)
     console.print(", ".join(f"{count} {status}" for status, count in sorted(counts.items())), highlight=False)
     for entry in report.failed:
