@@ -57,7 +57,13 @@ from tests.integration.traefik_harness import (
     shipped_static_config,
     tls_greeting,
 )
-from tests.integration.traefik_rules import UnexpectedRuleError, parse_host_rule, parse_host_sni_rule
+from tests.integration.traefik_rules import (
+    HttpRule,
+    UnexpectedRuleError,
+    parse_host_rule,
+    parse_host_sni_rule,
+    parse_http_rule,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -121,7 +127,7 @@ def handwritten_stacks(*, tls: bool) -> dict[str, dict[str, Any]]:
         if tls:
             labels[f"{prefix}.tls.certresolver"] = "letsencrypt"
             # Certificates for the names only: the LAN / Tailscale IP forms must not reach the ACME order.
-            names = [host for host in parse_host_rule(rule) if not host[0].isdigit()]
+            names = [host for host in parse_http_rule(rule).hosts if not host[0].isdigit()]
             labels[f"{prefix}.tls.domains[0].main"] = names[0]
             if names[1:]:
                 labels[f"{prefix}.tls.domains[0].sans"] = ",".join(names[1:])
@@ -245,6 +251,13 @@ def handwritten_stacks(*, tls: bool) -> dict[str, dict[str, Any]]:
                             **base,
                             **router("sprocket-web", f"Host(`app.{domain}`)", "sprocket-web"),
                             "traefik.http.services.sprocket-web.loadbalancer.server.port": "3000",
+                            # Same host, narrowed by a path prefix, to another port: the prefix must win.
+                            **router(
+                                "sprocket-web-hooks",
+                                f"Host(`app.{domain}`) && PathPrefix(`/hooks`)",
+                                "sprocket-web-hooks",
+                            ),
+                            "traefik.http.services.sprocket-web-hooks.loadbalancer.server.port": "3001",
                         }
                     ),
                 }
@@ -312,11 +325,14 @@ class RoutingEnv:
         port = svc.traefik.http_service_ports.get(name)
         assert port is not None, f"router {router.name}: service {name} has no loadbalancer.server.port label"
 
+        path = parse_http_rule(router.rule).probe_path()
+
         def answered(reply: Response, host: str) -> bool:
             body = reply.json() if reply.status == 200 else {}
-            return (body.get("service"), body.get("port"), body.get("host")) == (svc.name, port, host)
+            got = (body.get("service"), body.get("port"), body.get("host"), body.get("path"))
+            return got == (svc.name, port, host, path)
 
-        return "/probe", answered
+        return path, answered
 
     def public_entrypoints(self) -> list[str]:
         return list(self.shipped["entryPoints"])
@@ -537,7 +553,7 @@ def test_every_host_form_reaches_its_backend(env: RoutingEnv) -> None:
             tls = router.tls or env.entrypoint_tls(entrypoint)
             if env.redirecting(entrypoint) and not tls:
                 continue  # covered by test_plain_http_redirects_to_https_when_tls_is_on
-            for host in parse_host_rule(router.rule):
+            for host in parse_http_rule(router.rule).hosts:
                 reply = env.traefik.request(entrypoint, host, tls=tls, path=path, headers=headers)
                 checked += 1
                 if not answered(reply, host):
@@ -561,7 +577,7 @@ def test_plain_http_redirects_to_https_when_tls_is_on(env: RoutingEnv) -> None:
         pytest.skip(f"{env.name} runs without TLS")
     redirecting = [ep for ep in env.public_entrypoints() if env.redirecting(ep)]
     assert redirecting, "TLS is on but no entryPoint redirects plain HTTP"
-    hosts = [host for _, router in env.http_routers() for host in parse_host_rule(router.rule)]
+    hosts = [host for _, router in env.http_routers() for host in parse_http_rule(router.rule).hosts]
     for entrypoint in redirecting:
         for host in [*hosts, UNKNOWN_HOST]:
             reply = env.traefik.request(entrypoint, host, tls=False, path="/some/page?x=1")
@@ -582,7 +598,7 @@ def test_acme_is_never_asked_for_ip_certificates(env: RoutingEnv) -> None:
     for _, router in env.http_routers():
         if router.certresolver is None:
             continue
-        ordered = router.tls_domains or tuple(parse_host_rule(router.rule))
+        ordered = router.tls_domains or tuple(parse_http_rule(router.rule).hosts)
         problems += [f"{router.name}: ACME would be asked for {host}" for host in ordered if _is_ip(host)]
     for record in env.traefik.log_records():
         problems += [
@@ -611,7 +627,7 @@ def test_forward_auth_gates_its_routers(env: RoutingEnv) -> None:
         auth = env.fleet.auth_backend(env.model, address)
         entrypoint = env.router_entrypoints(router)[-1]
         tls = router.tls or env.entrypoint_tls(entrypoint)
-        for host in parse_host_rule(router.rule):
+        for host in parse_http_rule(router.rule).hosts:
             denied = env.traefik.request(entrypoint, host, tls=tls, path=env.probe(svc, router)[0])
             assert denied.status in {401, 302}, f"{router.name} Host={host} without approval: {denied.status}"
             assert denied.headers.get(AUTH_VERDICT_HEADER.lower()) == "denied"
@@ -667,6 +683,33 @@ def test_shipped_config_keeps_the_api_off_public_entrypoints(env: RoutingEnv) ->
 )
 def test_host_rule_parser_accepts_the_disjunction_form(rule: str, hosts: list[str]) -> None:
     assert parse_host_rule(rule) == hosts
+
+
+@pytest.mark.parametrize(
+    ("rule", "parsed"),
+    [
+        ("Host(`a`) || Host(`b`)", HttpRule(["a", "b"])),
+        ("Host(`a`) && PathPrefix(`/hooks`)", HttpRule(["a"], "/hooks")),
+        ("(Host(`a`) || Host(`b`)) && PathPrefix(`/hooks/`)", HttpRule(["a", "b"], "/hooks/")),
+    ],
+)
+def test_http_rule_parser_accepts_the_shapes_routing_emits(rule: str, parsed: HttpRule) -> None:
+    assert parse_http_rule(rule) == parsed
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "Host(`a`) || Host(`b`) && PathPrefix(`/x`)",
+        "Host(`a`) && PathPrefix(`x`)",
+        "Host(`a`) && Path(`/x`)",
+        "Host(`a`) && PathPrefix(`/x`) && Method(`GET`)",
+        "Host(`a`) && PathPrefix(`/x`) || PathPrefix(`/y`)",
+    ],
+)
+def test_http_rule_parser_rejects_other_combinations(rule: str) -> None:
+    with pytest.raises(UnexpectedRuleError):
+        parse_http_rule(rule)
 
 
 @pytest.mark.parametrize(
