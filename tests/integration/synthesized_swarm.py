@@ -289,7 +289,12 @@ class SwarmModel:
         if provider not in {"", "swarm"}:
             raise SynthesizedStackError(f"middleware {reference!r} comes from provider {provider!r}")
         found = [svc.traefik.middlewares[name] for svc in self.routed() if name in svc.traefik.middlewares]
-        if len(found) != 1:
+        if not found:
+            raise SynthesizedStackError(
+                f"middleware {reference!r} is not defined by the labels of any routed service, "
+                "so Traefik disables every router using it (middleware does not exist)"
+            )
+        if len(found) > 1:
             raise SynthesizedStackError(
                 f"middleware {reference!r} is defined by {len(found)} routed services"
             )

@@ -485,6 +485,8 @@ def test_every_labelled_router_is_loaded(env: RoutingEnv) -> None:
 
 
 def test_every_router_and_service_is_enabled_without_errors(env: RoutingEnv) -> None:
+    """Traefik's API reports every swarm router, service and middleware as enabled, with no error
+    attached (a router naming a middleware or service that does not exist is listed but disabled)."""
     problems = []
     for kind in ("http", "tcp"):
         for section in ("routers", "services", "middlewares"):
@@ -625,19 +627,28 @@ def test_forward_auth_gates_its_routers(env: RoutingEnv) -> None:
         address = env.forward_auth(router)
         assert address is not None
         auth = env.fleet.auth_backend(env.model, address)
-        entrypoint = env.router_entrypoints(router)[-1]
-        tls = router.tls or env.entrypoint_tls(entrypoint)
-        for host in parse_http_rule(router.rule).hosts:
-            denied = env.traefik.request(entrypoint, host, tls=tls, path=env.probe(svc, router)[0])
-            assert denied.status in {401, 302}, f"{router.name} Host={host} without approval: {denied.status}"
-            assert denied.headers.get(AUTH_VERDICT_HEADER.lower()) == "denied"
-            calls_before = len(auth.seen)
-            path, answered = env.probe(svc, router)
-            allowed = env.traefik.request(entrypoint, host, tls=tls, path=path, headers=APPROVE)
-            assert answered(allowed, host), f"{router.name} Host={host} with approval: {allowed.status}"
-            auth_call = auth.seen[calls_before]
-            assert auth_call["auth"], "the approval did not come from the forward-auth endpoint"
-            assert auth_call["headers"].get("x-forwarded-host") == host
+        path, answered = env.probe(svc, router)
+        port = svc.traefik.http_service_ports.get(svc.http_router_service(router))
+        backend = env.fleet.http.get((svc.address, port)) if port is not None else None  # None: @internal
+        for entrypoint in env.router_entrypoints(router):
+            tls = router.tls or env.entrypoint_tls(entrypoint)
+            if env.redirecting(entrypoint) and not tls:
+                continue
+            for host in parse_http_rule(router.rule).hosts:
+                where = f"{router.name} {entrypoint} Host={host}"
+                backend_calls = len(backend.seen) if backend else 0
+                denied = env.traefik.request(entrypoint, host, tls=tls, path=path)
+                assert denied.status in {401, 302}, f"{where} without approval: {denied.status}"
+                assert denied.headers.get(AUTH_VERDICT_HEADER.lower()) == "denied", f"{where}: not our auth"
+                assert (len(backend.seen) if backend else 0) == backend_calls, f"{where}: backend was reached"
+                auth_calls = len(auth.seen)
+                allowed = env.traefik.request(entrypoint, host, tls=tls, path=path, headers=APPROVE)
+                assert answered(allowed, host), (
+                    f"{where} with approval: {allowed.status} {allowed.body[:160]!r}"
+                )
+                auth_call = auth.seen[auth_calls]
+                assert auth_call["auth"], f"{where}: the approval did not come from the forward-auth endpoint"
+                assert auth_call["headers"].get("x-forwarded-host") == host
 
 
 def test_tcp_routers_route_by_sni(env: RoutingEnv) -> None:
