@@ -289,6 +289,211 @@ class PlatformConfig(Strict):
     )
 
 
+# --- layer2 (data and observability) ---------------------------------------------------------------
+
+
+class Layer2Images(Strict):
+    """Pinned images of layer2's services; each tag was current when it was written down here."""
+
+    redis: ImageRef = "redis:8.2.1"
+    rabbitmq: ImageRef = "rabbitmq:4.2.3-management-alpine"
+    influxdb: ImageRef = "influxdb:2.7.12-alpine"
+    grafana: ImageRef = "grafana/grafana:12.1.1"
+    loki: ImageRef = "grafana/loki:3.7.6"
+    alloy: ImageRef = "grafana/alloy:v1.16.0"
+    telegraf: ImageRef = "telegraf:1.40.1-alpine"
+    gatus: ImageRef = "twinproduction/gatus:v5.20.0"
+    n8n: ImageRef = "n8nio/n8n:2.20.6"
+    neo4j: ImageRef = "neo4j:5.26.8-community"
+    forward_auth: ImageRef = Field(
+        "asaxplayinghorse/discord-forward-auth:1.0.0",
+        description="Discord forward-auth image. Left out: tag 1.0.0; pin the digest you actually run.",
+    )
+
+
+class TrustedSource(Strict):
+    """One entry of the managed database's firewall: who may open a connection."""
+
+    type: Literal["tag", "droplet", "ip_addr"] = Field(
+        description="'tag' (every droplet with that tag), 'droplet' (a droplet id) or 'ip_addr'."
+    )
+    value: str = Field(min_length=1, description="The tag, droplet id or IP address/CIDR.")
+
+
+class ManagedPostgresConfig(Strict):
+    """A DigitalOcean managed PostgreSQL cluster created and owned by layer2."""
+
+    kind: Literal["managed"] = "managed"
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{2,62}$", description="Cluster name in DigitalOcean.")
+    size: str = Field("db-s-1vcpu-1gb", description="Node size slug. Left out: the smallest (1 vCPU/1 GB).")
+    version: str = Field("17", pattern=r"^[0-9]{2}$", description="PostgreSQL major version.")
+    node_count: int = Field(1, ge=1, le=3, description="Nodes (1 primary + standbys). Left out: 1.")
+    trusted_sources: tuple[TrustedSource, ...] = Field(
+        min_length=1, description="Who may connect: the Swarm node(s). Required, never 'anyone'."
+    )
+
+
+class ExistingPostgresConfig(Strict):
+    """A DigitalOcean managed cluster made outside this code, looked up by name; layer2 adds to it."""
+
+    kind: Literal["existing"] = "existing"
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{2,62}$", description="Name of the existing cluster.")
+    trusted_sources: tuple[TrustedSource, ...] = Field(
+        min_length=1,
+        description="Who may connect; this list replaces the cluster's firewall rules, so list every node.",
+    )
+
+
+class ExternalPostgresConfig(Strict):
+    """A PostgreSQL server layer2 does not manage: databases, users and Vault passwords exist already."""
+
+    kind: Literal["external"] = "external"
+    host: str = Field(min_length=1, description="Host name or IP the services connect to.")
+    port: int = Field(5432, ge=1, le=65535)
+    sslmode: Literal["disable", "require", "verify-ca", "verify-full"] = "require"
+
+
+class NoPostgresConfig(Strict):
+    """No PostgreSQL: no database logins; Grafana and n8n keep their state in SQLite on a volume."""
+
+    kind: Literal["none"] = "none"
+
+
+PostgresConfig = Annotated[
+    ManagedPostgresConfig | ExistingPostgresConfig | ExternalPostgresConfig | NoPostgresConfig,
+    Field(discriminator="kind"),
+]
+
+BucketKind = Literal["general", "image-generation", "replays"]
+
+
+class BucketConfig(Strict):
+    """One of the platform's object storage buckets."""
+
+    provider: Literal["spaces", "aws"] = Field(
+        "spaces", description="DigitalOcean Spaces or AWS S3. Left out: Spaces."
+    )
+    region: str | None = Field(
+        None, description="Bucket region. Left out: digitalocean.region for Spaces, us-east-1 for AWS."
+    )
+    browser_uploads: bool = Field(
+        False, description="Browsers upload straight to the bucket, so it needs CORS. Left out: no CORS."
+    )
+    noncurrent_days: int = Field(
+        30, ge=1, le=3650, description="Days an overwritten or deleted object version is kept."
+    )
+
+
+class ForwardAuthRule(Strict):
+    """A Discord forward-auth rule: members holding any of ``role_ids`` in the guild pass."""
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9]*$", description="Rule key, e.g. 'SprocketAdmin'.")
+    role_ids: tuple[str, ...] = Field(min_length=1, description="Discord role ids (snowflakes).")
+
+    @model_validator(mode="after")
+    def _snowflakes(self) -> ForwardAuthRule:
+        bad = [role for role in self.role_ids if not role.isdigit()]
+        if bad:
+            raise ValueError(f"role ids must be Discord snowflakes (digits only), got {bad}")
+        return self
+
+
+_MAINTAINER, _ADMINISTRATOR, _MODERATOR = "856290331292991490", "856290331292991489", "856290331292991488"
+_CONTRIBUTOR, _SUPPORT, _DATA, _DESIGN = (
+    "856291576014569502", "856290331279884297", "923396697600704532", "895054913212665898"
+)  # fmt: skip
+_STAFF = (_MAINTAINER, _ADMINISTRATOR, _MODERATOR, _CONTRIBUTOR, _SUPPORT, _DATA, _DESIGN)
+_DEFAULT_RULES = (
+    ForwardAuthRule(name="SprocketAdmin", role_ids=(_MAINTAINER, _ADMINISTRATOR)),
+    ForwardAuthRule(name="SprocketStaff", role_ids=_STAFF),
+    ForwardAuthRule(name="SprocketDeveloper", role_ids=(_MAINTAINER, _ADMINISTRATOR, _CONTRIBUTOR)),
+    ForwardAuthRule(name="AlphaTesters", role_ids=(*_STAFF, "957813905005117470")),
+    ForwardAuthRule(name="EloTeam", role_ids=(_MAINTAINER, _ADMINISTRATOR, "930203170636976178")),
+)
+
+
+class ForwardAuthConfig(Strict):
+    """Discord OAuth forward-auth in front of admin UIs (inventory 3.5); its client secret is in Vault."""
+
+    client_id: str = Field("846086564479631372", pattern=r"^[0-9]+$", description="Discord OAuth client id.")
+    guild_id: str = Field("856290331279884288", pattern=r"^[0-9]+$", description="Guild whose roles count.")
+    subdomain: str = Field("fa", description="The login callback answers on '<subdomain>.<domain>'.")
+    rules: tuple[ForwardAuthRule, ...] = Field(_DEFAULT_RULES, min_length=1)
+    command: tuple[str, ...] = Field(
+        ("node", "dist/main.js"),
+        min_length=1,
+        description="The image's own start command, run after the client secret is read from its file "
+        "(the image only reads CLIENT_SECRET from the environment).",
+    )
+
+
+class RetentionConfig(Strict):
+    """How long observability data is kept."""
+
+    logs_days: int = Field(31, ge=1, le=400, description="Loki log retention.")
+    metrics_days: int = Field(7, ge=1, le=400, description="InfluxDB 'metrics' bucket (Telegraf).")
+    platform_metrics_days: int = Field(90, ge=1, le=3650, description="The platform's InfluxDB bucket.")
+
+
+class Layer2VaultConfig(Strict):
+    """How layer2 configures Vault beyond the mounts and policies of ``sprocket_infra/vault/access.py``."""
+
+    github_token_ttl_s: int = Field(8 * 3600, ge=300, description="TTL of tokens from a GitHub login.")
+    github_token_max_ttl_s: int = Field(24 * 3600, ge=300, description="Longest a GitHub token renews to.")
+    deploy_token_ttl_s: int = Field(3600, ge=300, description="TTL of deploy tokens (token roles).")
+    deploy_token_max_ttl_s: int = Field(4 * 3600, ge=300, description="Longest a deploy token renews to.")
+    database_engine: bool = Field(
+        False,
+        description="Mount the 'database' secrets engine on the managed PostgreSQL cluster (short-lived "
+        "read-only logins). Left out: not mounted.",
+    )
+
+    @model_validator(mode="after")
+    def _ttls_ordered(self) -> Layer2VaultConfig:
+        for ttl, cap in (
+            ("github_token_ttl_s", "github_token_max_ttl_s"),
+            ("deploy_token_ttl_s", "deploy_token_max_ttl_s"),
+        ):
+            if getattr(self, ttl) > getattr(self, cap):
+                raise ValueError(f"{ttl} ({getattr(self, ttl)}) must not exceed {cap} ({getattr(self, cap)})")
+        return self
+
+
+class Layer2Config(Strict):
+    """Data and observability services, managed PostgreSQL, object storage and Vault configuration."""
+
+    images: Layer2Images = Field(default_factory=Layer2Images)
+    postgres: PostgresConfig = Field(
+        default_factory=NoPostgresConfig,
+        description="Where the services' databases live. Left out: none (SQLite for Grafana and n8n).",
+    )
+    buckets: dict[BucketKind, BucketConfig] = Field(
+        default_factory=dict, description="The platform's buckets by kind. Left out: no buckets."
+    )
+    forward_auth: ForwardAuthConfig = Field(default_factory=ForwardAuthConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    vault: Layer2VaultConfig = Field(default_factory=Layer2VaultConfig)
+
+    @model_validator(mode="after")
+    def _database_engine_needs_a_cluster(self) -> Layer2Config:
+        if self.vault.database_engine and self.postgres.kind not in ("managed", "existing"):
+            raise ValueError(
+                "vault.database_engine needs postgres.kind 'managed' or 'existing' "
+                f"(got '{self.postgres.kind}')"
+            )
+        return self
+
+    @property
+    def uses_digitalocean(self) -> bool:
+        """Whether layer2 creates or reads DigitalOcean resources (managed PostgreSQL, Spaces buckets)."""
+        managed = self.postgres.kind in ("managed", "existing")
+        return managed or any(bucket.provider == "spaces" for bucket in self.buckets.values())
+
+    @property
+    def uses_aws(self) -> bool:
+        return any(bucket.provider == "aws" for bucket in self.buckets.values())
+
+
 # --- the environment -------------------------------------------------------------------------------
 
 
@@ -302,6 +507,7 @@ class Environment(Strict):
     digitalocean: DigitalOceanConfig = Field(default_factory=DigitalOceanConfig)
     state: LocalState | S3State = Field(default_factory=LocalState, discriminator="kind")
     images: ImagesConfig = Field(default_factory=ImagesConfig)
+    layer2: Layer2Config = Field(default_factory=Layer2Config)
     platform: PlatformConfig = Field(default_factory=PlatformConfig)
 
     @property

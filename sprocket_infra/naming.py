@@ -122,3 +122,49 @@ def public_url(environment: Environment, subdomain: str | None) -> str:
     """``https://<host>`` where the environment issues certificates, ``http://<host>`` where it doesn't."""
     scheme = "https" if environment.routing.acme.tls else "http"
     return f"{scheme}://{public_host(environment.routing, subdomain)}"
+
+
+# --- layer2 ------------------------------------------------------------------------------------------
+
+DATA_NETWORK = "sprocket-data"
+"""Overlay the platform's apps join to reach Redis, RabbitMQ and InfluxDB; nothing on it is public."""
+
+MONITORING_NETWORK = "sprocket-monitoring"
+"""Overlay between the observability services (Loki, InfluxDB, Grafana, Telegraf, Alloy)."""
+
+MONITORING_SOCKET_PROXY_NETWORK = "docker-socket-proxy-monitoring"
+"""Private overlay between the monitoring agents and their own read-only socket proxy."""
+
+MONITORING_SOCKET_PROXY_SERVICE = "docker-socket-proxy-monitoring"
+
+FORWARD_AUTH_SERVICE = "forward-auth"
+FORWARD_AUTH_PORT = 3000
+
+TRAEFIK_SERVICE = "traefik"
+"""layer1's Traefik service: status checks of hosts without public DNS go through it by name."""
+
+
+def forward_auth_address(rule: str) -> str:
+    """Where Traefik asks whether a request may pass ``rule``: an overlay address, never public DNS."""
+    return f"http://{FORWARD_AUTH_SERVICE}:{FORWARD_AUTH_PORT}/login?rule={rule}"
+
+
+def influx_platform_bucket(environment: Environment) -> str:
+    """The platform's InfluxDB bucket (analytics); the original read ``sprocket_<env>`` but never made it."""
+    return f"sprocket_{environment.name}"
+
+
+def database_name(environment: Environment, consumer: str) -> str:
+    """PostgreSQL database of ``consumer``: ``sprocket_<env>`` for the platform, ``<consumer>_<env>`` else."""
+    stem = "sprocket" if consumer == "platform" else consumer.replace("-", "_")
+    return f"{stem}_{environment.name.replace('-', '_')}"
+
+
+def database_user(environment: Environment, consumer: str) -> str:
+    """The consumer's own PostgreSQL login; the same rule as its database, so one name says both."""
+    return database_name(environment, consumer)
+
+
+def bucket_name(environment: Environment, kind: str) -> str:
+    """Object storage bucket of ``kind`` (``general``, ``image-generation``, ``replays``)."""
+    return f"sprocket-{kind}-{environment.name}"

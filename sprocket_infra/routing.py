@@ -28,7 +28,8 @@ class HttpRoute:
     middlewares: tuple[str, ...] = ()
     """Middleware names defined by Swarm labels (e.g. forward-auth). Left out: none."""
     service: str | None = None
-    """Route to another Traefik service, e.g. ``api@internal``. Left out: this route's own service."""
+    """Route to another Traefik service, e.g. ``api@internal``. Left out: this route's own service.
+    ``port`` is still required then: Traefik's Swarm provider insists on one per routed service."""
 
     def __post_init__(self) -> None:
         naming.check_router_name(self.name)
@@ -53,6 +54,28 @@ class TcpRoute:
 
 
 Route = HttpRoute | TcpRoute
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForwardAuthMiddleware:
+    """A shared forward-auth middleware: Traefik asks ``address`` before passing a request on.
+
+    Defined once, on the auth service's labels; routers elsewhere refer to it by ``name`` (with the
+    ``@swarm`` provider suffix).
+    """
+
+    name: str
+    address: str
+    """Internal URL of the auth check, e.g. ``http://forward-auth:3000/login?rule=SprocketAdmin``."""
+    trust_forward_header: bool = True
+    """Pass the client's ``X-Forwarded-*`` on, so the auth service builds its redirect for the real host."""
+    response_headers: tuple[str, ...] = ("X-Forwarded-User",)
+    """Headers copied from the auth answer to the forwarded request (who logged in)."""
+
+    def __post_init__(self) -> None:
+        naming.check_router_name(self.name)
+        if not self.address.startswith(("http://", "https://")):
+            raise ValueError(f"middleware {self.name}: address must be an http(s) URL (got {self.address!r})")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,9 +111,14 @@ def sni_rule(hosts: Sequence[str]) -> str:
 
 
 def route_labels(
-    routes: Sequence[Route], policy: EntryPolicy, *, network: str, environment: str
+    routes: Sequence[Route],
+    policy: EntryPolicy,
+    *,
+    network: str,
+    environment: str,
+    middlewares: Sequence[ForwardAuthMiddleware] = (),
 ) -> dict[str, str]:
-    """All Swarm service labels for ``routes``, sorted by key so output is deterministic."""
+    """All Swarm service labels for ``routes`` and the ``middlewares`` the service defines, sorted by key."""
     labels = {
         "traefik.enable": "true",
         "traefik.swarm.network": network,
@@ -98,7 +126,20 @@ def route_labels(
     }
     for route in routes:
         labels |= _http_labels(route, policy) if isinstance(route, HttpRoute) else _tcp_labels(route, policy)
+    for middleware in middlewares:
+        labels |= _forward_auth_labels(middleware)
     return dict(sorted(labels.items()))
+
+
+def _forward_auth_labels(middleware: ForwardAuthMiddleware) -> dict[str, str]:
+    prefix = f"traefik.http.middlewares.{middleware.name}.forwardauth"
+    labels = {
+        f"{prefix}.address": middleware.address,
+        f"{prefix}.trustForwardHeader": str(middleware.trust_forward_header).lower(),
+    }
+    if middleware.response_headers:
+        labels[f"{prefix}.authResponseHeaders"] = ",".join(middleware.response_headers)
+    return labels
 
 
 def _http_labels(route: HttpRoute, policy: EntryPolicy) -> dict[str, str]:
@@ -112,8 +153,9 @@ def _http_labels(route: HttpRoute, policy: EntryPolicy) -> dict[str, str]:
         labels[f"{router}.tls.certresolver"] = policy.cert_resolver
     if route.middlewares:
         labels[f"{router}.middlewares"] = ",".join(f"{name}@swarm" for name in route.middlewares)
-    if route.service is None:
-        labels[f"traefik.http.services.{route.name}.loadbalancer.server.port"] = str(route.port)
+    # Swarm's provider builds a load balancer for every routed service and refuses one without a port,
+    # even when the router points elsewhere (``api@internal``), so the port label is always written.
+    labels[f"traefik.http.services.{route.name}.loadbalancer.server.port"] = str(route.port)
     return labels
 
 

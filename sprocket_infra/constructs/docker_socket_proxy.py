@@ -1,9 +1,10 @@
-"""``DockerSocketProxy``: read-only access to exactly the Docker API sections Traefik's Swarm provider reads.
+"""``DockerSocketProxy``: read-only access to exactly the Docker API sections one consumer reads.
 
 Traefik faces the internet; giving it ``docker.sock`` would give anyone who breaks it root on the node.
-The proxy answers GET requests for services, tasks, networks, version and ping, refuses everything else
-(POST included), runs only on managers (the Swarm API lives there) and sits on a private overlay that
-only Traefik joins.
+By default the proxy answers GET requests for services, tasks, networks, version and ping (what Traefik's
+Swarm provider reads), refuses everything else (POST included), runs only on managers (the Swarm API lives
+there) and sits on a private overlay that only its consumer joins. Other consumers (the monitoring agents)
+get their own proxy with their own ``allowed_sections``, so widening one never widens the other.
 """
 
 from __future__ import annotations
@@ -25,28 +26,47 @@ from sprocket_infra.constructs.swarm_service import (
 
 ALLOWED_SECTIONS = ("NETWORKS", "PING", "SERVICES", "TASKS", "VERSION")
 """What Traefik's Swarm provider calls; nothing more."""
-DENIED_SECTIONS = (
+KNOWN_SECTIONS = (
     "AUTH", "BUILD", "COMMIT", "CONFIGS", "CONTAINERS", "DISTRIBUTION", "EVENTS", "EXEC", "IMAGES", "INFO",
-    "NODES", "PLUGINS", "POST", "SECRETS", "SESSION", "SWARM", "SYSTEM", "VOLUMES",
+    "NETWORKS", "NODES", "PING", "PLUGINS", "POST", "SECRETS", "SERVICES", "SESSION", "SWARM", "SYSTEM",
+    "TASKS", "VERSION", "VOLUMES",
 )  # fmt: skip
-"""Set to 0 explicitly, so a changed image default can't widen access."""
+"""Every section the proxy image knows; those not allowed are set to 0 explicitly, so a changed image
+default can't widen access."""
+DENIED_SECTIONS = tuple(section for section in KNOWN_SECTIONS if section not in ALLOWED_SECTIONS)
+"""What Traefik's proxy refuses."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class DockerSocketProxyProps:
     environment: Environment
     network: NamedNetwork
+    name: str = naming.SOCKET_PROXY_SERVICE
+    """Swarm service name, the consumer's address for it. Left out: Traefik's proxy."""
+    allowed_sections: tuple[str, ...] = ALLOWED_SECTIONS
+    """API sections answered (GET only unless ``POST`` is listed). Left out: what Traefik reads."""
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.allowed_sections) - set(KNOWN_SECTIONS))
+        if unknown:
+            raise ValueError(
+                f"socket proxy {self.name}: unknown API sections {unknown}; known: {KNOWN_SECTIONS}"
+            )
+        if "POST" in self.allowed_sections:
+            raise ValueError(
+                f"socket proxy {self.name}: POST would allow changes; proxies here are read-only"
+            )
 
 
 class DockerSocketProxy(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: DockerSocketProxyProps) -> None:
         super().__init__(scope, construct_id)
-        env = dict.fromkeys(ALLOWED_SECTIONS, "1") | dict.fromkeys(DENIED_SECTIONS, "0")
+        env = {section: "1" if section in props.allowed_sections else "0" for section in KNOWN_SECTIONS}
         self.service = SwarmService(
             self,
             "proxy",
             SwarmServiceProps(
-                name=naming.SOCKET_PROXY_SERVICE,
+                name=props.name,
                 image=props.environment.images.socket_proxy,
                 env=env,
                 healthcheck=Healthcheck(
@@ -67,4 +87,4 @@ class DockerSocketProxy(Construct):
 
     @property
     def endpoint(self) -> str:
-        return f"tcp://{naming.SOCKET_PROXY_SERVICE}:{naming.SOCKET_PROXY_PORT}"
+        return f"tcp://{self.service.name}:{naming.SOCKET_PROXY_PORT}"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from constructs import Construct
 
 from sprocket_infra.constructs.swarm_service import NamedNetwork, SwarmService, SwarmServiceProps
-from sprocket_infra.routing import EntryPolicy, Route, route_labels
+from sprocket_infra.routing import EntryPolicy, ForwardAuthMiddleware, Route, route_labels
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,6 +26,9 @@ class TraefikRoutedServiceProps:
     policy: EntryPolicy
     environment: str
     """Environment name, matched by Traefik's provider constraint."""
+    middlewares: Sequence[ForwardAuthMiddleware] = ()
+    """Middlewares this service defines for every router to use (the forward-auth service's). Left out:
+    none."""
 
     def __post_init__(self) -> None:
         if not self.routes:
@@ -44,7 +47,11 @@ class TraefikRoutedService(Construct):
         super().__init__(scope, construct_id)
         self.props = props
         labels = route_labels(
-            props.routes, props.policy, network=props.ingress.name, environment=props.environment
+            props.routes,
+            props.policy,
+            network=props.ingress.name,
+            environment=props.environment,
+            middlewares=props.middlewares,
         )
         networks = [props.ingress, *props.service.networks]
         service_props = replace(props.service, labels={**props.service.labels, **labels}, networks=networks)

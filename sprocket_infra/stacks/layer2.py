@@ -1,19 +1,245 @@
-"""layer2, data and observability: services, Vault configuration, managed PostgreSQL, object storage."""
+"""layer2, data and observability: Vault's configuration, PostgreSQL, buckets and the shared services.
+
+The stack only composes; each part lives in its construct. Order matters in one place: Vault's mounts
+come first, because every credential layer2 generates is written there and read back from there.
+
+What the platform stack uses is a plain public attribute of this object (see ``__init__``); handing the
+stack on is how those values cross stacks, so nothing is re-typed.
+"""
 
 from __future__ import annotations
 
-from cdktf import TerraformOutput
+from collections.abc import Mapping
+
+from cdktf_cdktf_provider_docker.network import Network
 from constructs import Construct
 
-from sprocket_infra import providers
+from sprocket_infra import naming, providers
 from sprocket_infra.config import Environment
+from sprocket_infra.constructs.docker_socket_proxy import DockerSocketProxy, DockerSocketProxyProps
+from sprocket_infra.constructs.forward_auth import DiscordForwardAuth, DiscordForwardAuthProps
+from sprocket_infra.constructs.grafana import Grafana, GrafanaProps
+from sprocket_infra.constructs.influxdb import METRICS_BUCKET, InfluxDb, InfluxDbProps
+from sprocket_infra.constructs.managed_postgres import ManagedPostgres, ManagedPostgresProps
+from sprocket_infra.constructs.n8n import N8n, N8nProps
+from sprocket_infra.constructs.neo4j import Neo4j, Neo4jProps
+from sprocket_infra.constructs.observability.alloy import Alloy, AlloyProps
+from sprocket_infra.constructs.observability.gatus import Gatus, GatusProps, StatusEndpoint
+from sprocket_infra.constructs.observability.loki import Loki, LokiProps
+from sprocket_infra.constructs.observability.telegraf import Telegraf, TelegrafProps
+from sprocket_infra.constructs.platform_buckets import PlatformBuckets, PlatformBucketsProps
+from sprocket_infra.constructs.rabbitmq import PROMETHEUS_PORT, RabbitMq, RabbitMqProps
+from sprocket_infra.constructs.redis import Redis, RedisProps
+from sprocket_infra.constructs.service_context import ServiceContext
+from sprocket_infra.constructs.vault_configuration import VaultConfiguration, VaultConfigurationProps
+from sprocket_infra.constructs.vault_docker_secrets import VaultKey
+from sprocket_infra.constructs.vault_secrets import Layer2Secrets
+from sprocket_infra.endpoints import Bucket, DatabaseLogin, Login, ServiceEndpoint
+from sprocket_infra.secrets.external import external_secrets
 from sprocket_infra.stacks.base import SprocketStack
 from sprocket_infra.stacks.layer1 import Layer1Stack
+from sprocket_infra.vault.access import vault_access
+
+DATABASE_CONSUMERS = ("platform", "grafana", "n8n")
+"""Who gets a PostgreSQL database and login: the platform and layer2's two stateful UIs."""
+MONITORING_PROXY_SECTIONS = (
+    "CONTAINERS",
+    "INFO",
+    "NETWORKS",
+    "NODES",
+    "PING",
+    "SERVICES",
+    "TASKS",
+    "VERSION",
+)
+"""What Telegraf's docker input and Alloy's Swarm discovery read; still GET only."""
 
 
 class Layer2Stack(SprocketStack):
     def __init__(self, scope: Construct, environment: Environment, layer1: Layer1Stack) -> None:
         super().__init__(scope, "layer2", environment)
+        settings = environment.layer2
         providers.docker_provider(self)
-        self.ingress_network_name = layer1.ingress_network.name
-        TerraformOutput(self, "ingress-network", value=self.ingress_network_name)
+        providers.random_provider(self)
+        providers.vault_provider(self)
+        if settings.uses_digitalocean:
+            providers.digitalocean_provider(self)
+        if settings.uses_aws:
+            aws_region = (
+                next(b.region for b in settings.buckets.values() if b.provider == "aws") or "us-east-1"
+            )
+            providers.aws_s3_provider(
+                self, endpoint=f"https://s3.{aws_region}.amazonaws.com", region=aws_region
+            )
+
+        self.vault_address: str = layer1.vault.address
+        """Where operators and deploys reach Vault (layer1's public address)."""
+        vault = VaultConfiguration(
+            self,
+            "vault-configuration",
+            VaultConfigurationProps(access=vault_access(environment.name), settings=settings.vault),
+        )
+        secrets = Layer2Secrets(self, "secrets", environment=environment.name, mount_paths=vault.mount_paths)
+        manual = external_secrets(environment.name)
+
+        self.data_network = self._network("data-network", naming.DATA_NETWORK, attachable=True)
+        """Overlay the platform's apps join to reach Redis, RabbitMQ, InfluxDB and Neo4j."""
+        self.monitoring_network = self._network(
+            "monitoring-network", naming.MONITORING_NETWORK, attachable=True
+        )
+        """Overlay of the observability services; apps that push metrics or logs may join it."""
+        agents_network = self._network("monitoring-proxy-network", naming.MONITORING_SOCKET_PROXY_NETWORK)
+        context = ServiceContext(
+            environment=environment,
+            ingress=layer1.ingress_network,
+            data=self.data_network,
+            monitoring=self.monitoring_network,
+            secrets=secrets,
+        )
+
+        postgres = None
+        if settings.postgres.kind != "none":
+            postgres = ManagedPostgres(
+                self,
+                "postgres",
+                ManagedPostgresProps(
+                    environment=environment,
+                    config=settings.postgres,
+                    consumers=DATABASE_CONSUMERS,
+                    secrets=secrets,
+                ),
+            )
+        self.database_logins: Mapping[str, DatabaseLogin] = postgres.logins if postgres else {}
+        """Consumer -> its own database and login; key ``platform`` for the apps. Empty when the
+        environment has no PostgreSQL (``layer2.postgres.kind: none``, e.g. ``local``)."""
+
+        storage = PlatformBuckets(
+            self,
+            "buckets",
+            PlatformBucketsProps(
+                environment=environment,
+                buckets=settings.buckets,
+                cors_origins=(context.url_of(None),),
+                secrets=secrets,
+            ),
+        )
+        self.buckets: Mapping[str, Bucket] = storage.buckets
+        """Kind (``general``, ``image-generation``, ``replays``) -> bucket; empty where none is configured."""
+        self.bucket_login: Login | None = storage.login
+        """S3 access key id and secret (Vault keys) for the buckets; None when there are none."""
+
+        DiscordForwardAuth(
+            self,
+            "forward-auth",
+            DiscordForwardAuthProps(context=context, client_secret=manual["forward-auth-client-secret"]),
+        )
+        redis = Redis(self, "redis", RedisProps(context=context))
+        self.redis: ServiceEndpoint = redis.endpoint
+        """Redis on the data network (``redis:6379``)."""
+        self.redis_password: VaultKey = redis.password
+        """Vault key of Redis's password (readable by the platform policy)."""
+
+        rabbitmq = RabbitMq(self, "rabbitmq", RabbitMqProps(context=context))
+        self.rabbitmq: ServiceEndpoint = rabbitmq.endpoint
+        """AMQP on the data network (``rabbitmq:5672``)."""
+        self.rabbitmq_login: Login = rabbitmq.login
+        """The broker's administrator (Vault keys); there is no ``guest``."""
+
+        influx = InfluxDb(self, "influxdb", InfluxDbProps(context=context))
+        self.influx: ServiceEndpoint = influx.endpoint
+        """InfluxDB 2 on the data and monitoring networks (``influxdb:8086``)."""
+        self.influx_platform_bucket: str = influx.platform_bucket
+        """The platform's bucket, ``sprocket_<env>`` (also a 1.x database of the same name)."""
+        self.influx_platform_token: VaultKey = influx.platform_token
+        """``platform:<password>``: scoped to the platform bucket, for InfluxDB's 1.x-compatible API
+        (``Authorization: Token <value>`` on ``/write`` and ``/query``)."""
+
+        neo4j = Neo4j(self, "neo4j", Neo4jProps(context=context))
+        self.neo4j: ServiceEndpoint = neo4j.bolt
+        """Bolt on the data network (``neo4j:7687``)."""
+        self.neo4j_password: VaultKey = neo4j.password
+        """Vault key of the ``neo4j`` user's password."""
+
+        loki = Loki(self, "loki", LokiProps(context=context))
+        proxy = DockerSocketProxy(
+            self,
+            "monitoring-socket-proxy",
+            DockerSocketProxyProps(
+                environment=environment,
+                network=agents_network,
+                name=naming.MONITORING_SOCKET_PROXY_SERVICE,
+                allowed_sections=MONITORING_PROXY_SECTIONS,
+            ),
+        )
+        Alloy(
+            self,
+            "alloy",
+            AlloyProps(
+                context=context,
+                socket_proxy_network=agents_network,
+                socket_proxy_endpoint=proxy.endpoint,
+                push_url=loki.push_url,
+            ),
+        )
+        Telegraf(
+            self,
+            "telegraf",
+            TelegrafProps(
+                context=context,
+                socket_proxy_network=agents_network,
+                socket_proxy_endpoint=proxy.endpoint,
+                influx=influx.endpoint,
+                influx_bucket=METRICS_BUCKET,
+                influx_password=influx.telegraf_password,
+                redis=redis.endpoint,
+                redis_password=redis.password,
+                rabbitmq_metrics=f"http://{rabbitmq.endpoint.host}:{PROMETHEUS_PORT}/metrics",
+            ),
+        )
+        Grafana(
+            self,
+            "grafana",
+            GrafanaProps(
+                context=context,
+                loki=loki.endpoint,
+                influx=influx.endpoint,
+                influx_buckets=(METRICS_BUCKET, influx.platform_bucket),
+                influx_password=influx.grafana_password,
+                database=self.database_logins.get("grafana"),
+            ),
+        )
+        N8n(
+            self,
+            "n8n",
+            N8nProps(
+                context=context,
+                database=self.database_logins.get("n8n"),
+                database_ca=self._database_ca(postgres),
+            ),
+        )
+        self._gatus = Gatus(self, "gatus", GatusProps(context=context, webhook=manual["gatus-alert-webhook"]))
+
+    def gatus_targets(self) -> tuple[StatusEndpoint, ...]:
+        """The status checks: one per host routed by any stack of this environment (platform included,
+        automatically, for services built with ``TraefikRoutedService``). Complete once every stack exists."""
+        return self._gatus.endpoints()
+
+    def _network(self, construct_id: str, name: str, *, attachable: bool = False) -> Network:
+        encrypted = {"encrypted": "true"} if self.environment.swarm.encrypt_overlays else {}
+        return Network(
+            self,
+            construct_id,
+            name=name,
+            driver="overlay",
+            attachable=attachable,
+            internal=True,
+            options=encrypted,
+        )
+
+    def _database_ca(self, postgres: ManagedPostgres | None) -> str | None:
+        """The managed cluster's CA certificate (public), so clients can verify the server."""
+        if postgres is None or postgres.cluster_id is None:
+            return None
+        from cdktf_cdktf_provider_digitalocean.data_digitalocean_database_ca import DataDigitaloceanDatabaseCa
+
+        return DataDigitaloceanDatabaseCa(self, "postgres-ca", cluster_id=postgres.cluster_id).certificate

@@ -1,0 +1,171 @@
+"""``ManagedPostgres``: the services' PostgreSQL, one database and one login per consumer.
+
+The original connected everything (app, Grafana, Telegraf) as ``doadmin``. Here each consumer gets its own
+database and its own user, and the cluster's admin login is never handed to a service:
+
+* ``managed``: a DigitalOcean cluster created here (deletion-protected);
+* ``existing``: a DigitalOcean cluster made by hand, looked up by name; layer2 adds databases, users and
+  the firewall to it;
+* ``external``: a server layer2 does not manage at all (a LAN box); databases and users must exist, and
+  their passwords must be in Vault at the paths a managed cluster would use.
+
+In both DigitalOcean modes the firewall admits only the configured trusted sources (the Swarm nodes), and
+each user's generated password goes straight into Vault (``<env>/for-platform/postgres/platform`` for the
+platform, ``<env>/postgres/<consumer>`` for layer2's own consumers). DigitalOcean users are created without
+superuser or role-creation rights; ownership of objects inside a database is left to the consumer's
+migrations (granting more would need a PostgreSQL provider with a network path to the cluster).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cdktf import TerraformResourceLifecycle
+from constructs import Construct
+
+from sprocket_infra import naming
+from sprocket_infra.config import (
+    Environment,
+    ExistingPostgresConfig,
+    ExternalPostgresConfig,
+    ManagedPostgresConfig,
+)
+from sprocket_infra.constructs.vault_secrets import Layer2Secrets, VaultSecretKey
+from sprocket_infra.endpoints import DatabaseLogin, ServiceEndpoint
+from sprocket_infra.vault.access import FOR_PLATFORM, INFRASTRUCTURE, secret_path
+
+MANAGED_PORT = 25060
+"""DigitalOcean managed PostgreSQL always listens here (the pooler uses 25061)."""
+PLATFORM = "platform"
+
+
+def password_folder(consumer: str) -> str:
+    """Folder of ``consumer``'s password under the infrastructure mount (below ``for-platform`` or not)."""
+    return f"postgres/{consumer}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ManagedPostgresProps:
+    environment: Environment
+    config: ManagedPostgresConfig | ExistingPostgresConfig | ExternalPostgresConfig
+    consumers: Sequence[str]
+    """Who gets a database and a login, e.g. ``("platform", "grafana", "n8n")``."""
+    secrets: Layer2Secrets
+    """Where generated passwords are kept."""
+
+    def __post_init__(self) -> None:
+        if len(set(self.consumers)) != len(self.consumers):
+            raise ValueError(f"postgres consumers must be unique (got {list(self.consumers)})")
+
+
+class ManagedPostgres(Construct):
+    """Public attributes: ``logins`` (consumer -> :class:`DatabaseLogin`), ``cluster_id`` (None when
+    external), ``endpoint``."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: ManagedPostgresProps) -> None:
+        super().__init__(scope, construct_id)
+        self.props = props
+        config = props.config
+        if isinstance(config, ExternalPostgresConfig):
+            self.cluster_id: str | None = None
+            self.endpoint = ServiceEndpoint(host=config.host, port=config.port)
+            self.admin: tuple[str, str] | None = None
+            self.logins = {consumer: self._external_login(consumer, config) for consumer in props.consumers}
+            return
+        self.cluster_id, host, self.admin = self._cluster(config)
+        self.endpoint = ServiceEndpoint(host=host, port=MANAGED_PORT)
+        self._firewall(config)
+        self.logins = {consumer: self._managed_login(consumer) for consumer in props.consumers}
+
+    def _cluster(
+        self, config: ManagedPostgresConfig | ExistingPostgresConfig
+    ) -> tuple[str, str, tuple[str, str]]:
+        """(cluster id, host, (admin user, admin password)); the admin pair only ever reaches Vault's
+        optional database engine, never a service."""
+        if isinstance(config, ManagedPostgresConfig):
+            from cdktf_cdktf_provider_digitalocean.database_cluster import DatabaseCluster
+
+            cluster = DatabaseCluster(
+                self,
+                "cluster",
+                name=config.name,
+                engine="pg",
+                version=config.version,
+                size=config.size,
+                node_count=config.node_count,
+                region=self.props.environment.digitalocean.region,
+                lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
+            )
+            return cluster.id, cluster.host, (cluster.user, cluster.password)
+        from cdktf_cdktf_provider_digitalocean.data_digitalocean_database_cluster import (
+            DataDigitaloceanDatabaseCluster,
+        )
+
+        found = DataDigitaloceanDatabaseCluster(self, "cluster", name=config.name)
+        return found.id, found.host, (found.user, found.password)
+
+    def _firewall(self, config: ManagedPostgresConfig | ExistingPostgresConfig) -> None:
+        from cdktf_cdktf_provider_digitalocean.database_firewall import (
+            DatabaseFirewall,
+            DatabaseFirewallRule,
+        )
+
+        DatabaseFirewall(
+            self,
+            "firewall",
+            cluster_id=self.cluster_id,
+            rule=[
+                DatabaseFirewallRule(type=source.type, value=source.value)
+                for source in config.trusted_sources
+            ],
+        )
+
+    def _managed_login(self, consumer: str) -> DatabaseLogin:
+        from cdktf_cdktf_provider_digitalocean.database_db import DatabaseDb
+        from cdktf_cdktf_provider_digitalocean.database_user import DatabaseUser
+
+        environment = self.props.environment
+        database = DatabaseDb(
+            self,
+            f"db-{consumer}",
+            cluster_id=self.cluster_id,
+            name=naming.database_name(environment, consumer),
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
+        )
+        user = DatabaseUser(
+            self,
+            f"user-{consumer}",
+            cluster_id=self.cluster_id,
+            name=naming.database_user(environment, consumer),
+        )
+        password = self.props.secrets.keep(
+            password_folder(consumer),
+            {"password": user.password},
+            made_by=[user],
+            for_platform=consumer == PLATFORM,
+        )["password"]
+        return DatabaseLogin(
+            endpoint=self.endpoint, database=database.name, username=user.name, password=password
+        )
+
+    def _external_login(self, consumer: str, config: ExternalPostgresConfig) -> DatabaseLogin:
+        environment = self.props.environment
+        parts = (
+            (FOR_PLATFORM, password_folder(consumer))
+            if consumer == PLATFORM
+            else (password_folder(consumer),)
+        )
+        password = VaultSecretKey(
+            name=f"postgres-{consumer}-password",
+            mount=INFRASTRUCTURE,
+            path=secret_path(environment.name, *parts),
+            key="password",
+        )
+        return DatabaseLogin(
+            endpoint=self.endpoint,
+            database=naming.database_name(environment, consumer),
+            username=naming.database_user(environment, consumer),
+            password=password,
+            sslmode=config.sslmode,
+        )

@@ -1,0 +1,107 @@
+"""``N8n``: workflow automation for the Elo team.
+
+The editor is behind the ``EloTeam`` forward-auth rule; ``/webhook`` on the same host has its own router
+without auth, because external systems call it. State lives in PostgreSQL when the environment has it
+(n8n reads ``DB_POSTGRESDB_PASSWORD_FILE`` and, for any of its variables, a ``_FILE`` twin), else in SQLite
+on the volume. The encryption key for stored credentials is generated, kept in Vault and read from a file
+the same way. With a DigitalOcean cluster, TLS is verified against the cluster's own CA.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf import Fn
+from cdktf_cdktf_provider_docker.secret import Secret
+from constructs import Construct
+
+from sprocket_infra import naming
+from sprocket_infra.constructs.probes import wget_probe
+from sprocket_infra.constructs.service_context import SECRET_MODE, SECRETS_DIR, ServiceContext
+from sprocket_infra.constructs.swarm_service import Resources, SecretFile, SwarmServiceProps, VolumeMount
+from sprocket_infra.endpoints import DatabaseLogin
+from sprocket_infra.routing import HttpRoute
+
+NAME = "n8n"
+PORT = 5678
+ELO_RULE = "EloTeam"
+WEBHOOK_PATH = "/webhook"
+
+
+@dataclass(frozen=True, kw_only=True)
+class N8nProps:
+    context: ServiceContext
+    database: DatabaseLogin | None = None
+    """n8n's own PostgreSQL login. Left out: SQLite on the volume."""
+    database_ca: str | None = None
+    """PEM of the CA that signed the database's certificate (a token). Left out: the system CAs."""
+
+
+class N8n(Construct):
+    """Public attributes: ``service``, ``encryption_key`` (Vault key)."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: N8nProps) -> None:
+        super().__init__(scope, construct_id)
+        context = props.context
+        host = context.host("n8n")
+        self.encryption_key = context.secrets.generated("n8n", "encryptionKey")
+        env = {
+            "N8N_HOST": host,
+            "N8N_PORT": str(PORT),
+            "N8N_PROTOCOL": "https" if context.environment.routing.acme.tls else "http",
+            "WEBHOOK_URL": f"{context.url('n8n')}/",
+            "N8N_PROXY_HOPS": "1",
+            "N8N_ENCRYPTION_KEY_FILE": f"{SECRETS_DIR}/n8n-encryption-key",
+            "N8N_DIAGNOSTICS_ENABLED": "false",
+            "N8N_PERSONALIZATION_ENABLED": "false",
+            "GENERIC_TIMEZONE": "UTC",
+        }
+        secrets = [context.secret(self.encryption_key, owner=NAME, file_name="n8n-encryption-key")]
+        if props.database is not None:
+            login = props.database
+            env |= {
+                "DB_TYPE": "postgresdb",
+                "DB_POSTGRESDB_HOST": login.endpoint.host,
+                "DB_POSTGRESDB_PORT": str(login.endpoint.port),
+                "DB_POSTGRESDB_DATABASE": login.database,
+                "DB_POSTGRESDB_USER": login.username,
+                "DB_POSTGRESDB_PASSWORD_FILE": f"{SECRETS_DIR}/n8n-db-password",
+                "DB_POSTGRESDB_SSL_ENABLED": "true" if login.sslmode != "disable" else "false",
+            }
+            secrets.append(context.secret(login.password, owner=NAME, file_name="n8n-db-password"))
+            if props.database_ca is not None:
+                env["DB_POSTGRESDB_SSL_CA_FILE"] = f"{SECRETS_DIR}/postgres-ca.crt"
+                ca = Secret(
+                    self,
+                    "database-ca",
+                    name=f"{NAME}-postgres-ca-{Fn.substr(Fn.sha256(props.database_ca), 0, 10)}",
+                    data=Fn.base64encode(props.database_ca),
+                )
+                secrets.append(
+                    SecretFile(secret=ca, target=f"{SECRETS_DIR}/postgres-ca.crt", mode=SECRET_MODE)
+                )
+        self.service = context.routed(
+            self,
+            "n8n",
+            SwarmServiceProps(
+                name=NAME,
+                image=context.environment.layer2.images.n8n,
+                env=env,
+                healthcheck=wget_probe(PORT, "/healthz", start_period_s=60),
+                resources=Resources(cpus=1.0, memory_mib=1024),
+                networks=[],
+                secrets=secrets,
+                mounts=[VolumeMount(source="n8n-data", target="/home/node/.n8n")],
+                placement=context.environment.swarm.placement.storage,
+                stateful=True,
+            ),
+            routes=[
+                HttpRoute(
+                    name="n8n",
+                    hosts=(host,),
+                    port=PORT,
+                    middlewares=(naming.forward_auth_middleware(ELO_RULE),),
+                ),
+                HttpRoute(name="n8n-webhook", hosts=(host,), port=PORT, path_prefix=WEBHOOK_PATH),
+            ],
+        )

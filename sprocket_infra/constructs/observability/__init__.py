@@ -1,0 +1,1 @@
+"""Observability services of layer2: Loki (logs), Alloy (log shipping), Telegraf (metrics), Gatus (status)."""

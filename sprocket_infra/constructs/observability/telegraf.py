@@ -1,0 +1,156 @@
+"""``Telegraf``: host, container, Redis and RabbitMQ metrics into InfluxDB's ``metrics`` bucket.
+
+The original's inputs pointed at ``localhost`` (so only ``internal`` ever collected) and wrote with the
+shared admin token. Here every input names the service it reads, on the network that reaches it:
+
+* host CPU, memory, disk, network and load from the node's ``/proc``, ``/sys`` and ``/`` bound read-only
+  under ``/hostfs``;
+* containers and Swarm services through the monitoring socket proxy (read-only; Telegraf never sees
+  ``docker.sock``);
+* Redis at ``redis:6379`` with its password, RabbitMQ through its Prometheus endpoint (no broker login).
+
+Credentials come from Telegraf's Docker secret store (``@{docker:<file>}`` reads ``/run/secrets/<file>``);
+output goes through InfluxDB's 1.x-compatible write API as the write-only ``telegraf`` login. Telegraf runs
+once, on a manager next to the socket proxy, so host metrics are that node's; a ``health`` output on 8080
+is its healthcheck.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from sprocket_infra.constructs.probes import wget_probe
+from sprocket_infra.constructs.service_context import ServiceContext
+from sprocket_infra.constructs.swarm_service import (
+    BindMount,
+    ConfigFile,
+    NamedNetwork,
+    Resources,
+    SwarmService,
+    SwarmServiceProps,
+)
+from sprocket_infra.constructs.vault_docker_secrets import VaultKey
+from sprocket_infra.endpoints import ServiceEndpoint
+
+NAME = "telegraf"
+CONFIG_PATH = "/etc/telegraf/telegraf.conf"
+HEALTH_PORT = 8080
+REDIS_SECRET = "redis_password"  # noqa: S105 - a file name
+INFLUX_SECRET = "influx_password"  # noqa: S105 - a file name
+
+
+def telegraf_config(
+    *, docker_host: str, influx: ServiceEndpoint, bucket: str, redis: ServiceEndpoint, rabbitmq_metrics: str
+) -> str:
+    """``telegraf.conf``; ``${NODE_HOSTNAME}`` is filled by Telegraf from the environment."""
+    return f"""\
+[agent]
+  interval = "10s"
+  flush_interval = "10s"
+  jitter = "2s"
+  metric_batch_size = 1000
+  metric_buffer_limit = 10000
+  hostname = "${{NODE_HOSTNAME}}"
+  omit_hostname = false
+
+[[secretstores.docker]]
+  id = "docker"
+
+[[outputs.influxdb]]
+  urls = ["http://{influx.host}:{influx.port}"]
+  database = "{bucket}"
+  skip_database_creation = true
+  username = "telegraf"
+  password = "@{{docker:{INFLUX_SECRET}}}"
+
+[[outputs.health]]
+  service_address = "http://:{HEALTH_PORT}"
+
+[[inputs.cpu]]
+  percpu = false
+  totalcpu = true
+[[inputs.mem]]
+[[inputs.swap]]
+[[inputs.system]]
+[[inputs.processes]]
+[[inputs.disk]]
+  ignore_fs = ["tmpfs", "devtmpfs", "devfs", "overlay", "aufs", "squashfs", "nsfs"]
+[[inputs.diskio]]
+[[inputs.net]]
+  ignore_protocol_stats = true
+
+[[inputs.docker]]
+  endpoint = "{docker_host}"
+  gather_services = true
+  perdevice_include = ["cpu", "blkio", "network"]
+  total_include = ["cpu", "blkio", "network"]
+  timeout = "5s"
+
+[[inputs.redis]]
+  servers = ["tcp://{redis.host}:{redis.port}"]
+  password = "@{{docker:{REDIS_SECRET}}}"
+
+[[inputs.prometheus]]
+  urls = ["{rabbitmq_metrics}"]
+  metric_version = 2
+
+[[inputs.internal]]
+"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TelegrafProps:
+    context: ServiceContext
+    socket_proxy_network: NamedNetwork
+    socket_proxy_endpoint: str
+    influx: ServiceEndpoint
+    influx_bucket: str
+    influx_password: VaultKey
+    redis: ServiceEndpoint
+    redis_password: VaultKey
+    rabbitmq_metrics: str
+    """URL of RabbitMQ's Prometheus endpoint."""
+
+
+class Telegraf(Construct):
+    def __init__(self, scope: Construct, construct_id: str, props: TelegrafProps) -> None:
+        super().__init__(scope, construct_id)
+        context = props.context
+        config = telegraf_config(
+            docker_host=props.socket_proxy_endpoint,
+            influx=props.influx,
+            bucket=props.influx_bucket,
+            redis=props.redis,
+            rabbitmq_metrics=props.rabbitmq_metrics,
+        )
+        self.service = SwarmService(
+            self,
+            "telegraf",
+            SwarmServiceProps(
+                name=NAME,
+                image=context.environment.layer2.images.telegraf,
+                args=["telegraf", f"--config={CONFIG_PATH}"],
+                env={
+                    "NODE_HOSTNAME": "{{.Node.Hostname}}",
+                    "HOST_PROC": "/hostfs/proc",
+                    "HOST_SYS": "/hostfs/sys",
+                    "HOST_MOUNT_PREFIX": "/hostfs",
+                },
+                healthcheck=wget_probe(HEALTH_PORT, "/"),
+                resources=Resources(cpus=0.5, memory_mib=256),
+                networks=[context.monitoring, context.data, props.socket_proxy_network],
+                configs=[ConfigFile(target=CONFIG_PATH, content=config)],
+                secrets=[
+                    context.secret(props.influx_password, owner=NAME, file_name=INFLUX_SECRET),
+                    context.secret(props.redis_password, owner=NAME, file_name=REDIS_SECRET),
+                ],
+                mounts=[
+                    BindMount(source="/proc", target="/hostfs/proc", read_only=True),
+                    BindMount(source="/sys", target="/hostfs/sys", read_only=True),
+                    BindMount(source="/", target="/hostfs", read_only=True),
+                ],
+                placement=context.environment.swarm.placement.manager,
+            ),
+        )

@@ -1,0 +1,88 @@
+"""``ServiceContext``: what every layer2 service construct takes from the stack, and the few helpers
+they all need, so no service repeats how a host, a route or a secret file is made.
+
+Secret files are mounted under ``/run/secrets`` (the convention of the third-party images here, and where
+Telegraf's Docker secret store looks) with mode 0444: most of these images start as root and drop to their
+own user (redis, rabbitmq, grafana, neo4j, node), and a Swarm secret is owned by root, so 0400 would lock
+the service out of its own password. The file is still visible only inside that one container.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from sprocket_infra import naming
+from sprocket_infra.config import Environment
+from sprocket_infra.constructs.swarm_service import NamedNetwork, SecretFile, SwarmServiceProps
+from sprocket_infra.constructs.traefik_routed_service import TraefikRoutedService, TraefikRoutedServiceProps
+from sprocket_infra.constructs.vault_docker_secrets import VaultKey
+from sprocket_infra.constructs.vault_secrets import Layer2Secrets
+from sprocket_infra.routing import EntryPolicy, ForwardAuthMiddleware, Route, entry_policy
+
+SECRETS_DIR = "/run/secrets"
+SECRET_MODE = 0o444
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceContext:
+    environment: Environment
+    ingress: NamedNetwork
+    """layer1's overlay Traefik reaches routed services on."""
+    data: NamedNetwork
+    """Where Redis, RabbitMQ and InfluxDB serve the platform."""
+    monitoring: NamedNetwork
+    """Where Loki, InfluxDB, Grafana and the agents talk."""
+    secrets: Layer2Secrets
+
+    @property
+    def policy(self) -> EntryPolicy:
+        return entry_policy(self.environment.routing.acme)
+
+    def host(self, subdomain: str) -> str:
+        return naming.public_host(self.environment.routing, subdomain)
+
+    def url(self, subdomain: str) -> str:
+        return self.url_of(subdomain)
+
+    def url_of(self, subdomain: str | None) -> str:
+        """``https://`` where the environment issues certificates, else ``http://``; None is the apex."""
+        scheme = "https" if self.environment.routing.acme.tls else "http"
+        return f"{scheme}://{naming.public_host(self.environment.routing, subdomain)}"
+
+    def secret(self, ref: VaultKey, *, owner: str, file_name: str) -> SecretFile:
+        """``ref``'s value mounted at ``/run/secrets/<file_name>``."""
+        return SecretFile(
+            secret=self.secrets.docker_secret(ref, owner=owner),
+            target=f"{SECRETS_DIR}/{file_name}",
+            mode=SECRET_MODE,
+        )
+
+    def secret_file(self, *, owner: str, target: str, template: str, refs: Sequence[VaultKey]) -> SecretFile:
+        """A file built around secret values (see :meth:`Layer2Secrets.docker_secret_file`) at ``target``."""
+        name = target.rsplit("/", 1)[-1].replace(".", "-").replace("_", "-")
+        secret = self.secrets.docker_secret_file(owner=owner, name=name, template=template, refs=refs)
+        return SecretFile(secret=secret, target=target, mode=SECRET_MODE)
+
+    def routed(
+        self,
+        scope: Construct,
+        construct_id: str,
+        service: SwarmServiceProps,
+        routes: Sequence[Route],
+        middlewares: Sequence[ForwardAuthMiddleware] = (),
+    ) -> TraefikRoutedService:
+        return TraefikRoutedService(
+            scope,
+            construct_id,
+            TraefikRoutedServiceProps(
+                service=service,
+                routes=routes,
+                ingress=self.ingress,
+                policy=self.policy,
+                environment=self.environment.name,
+                middlewares=middlewares,
+            ),
+        )

@@ -1,0 +1,102 @@
+"""``VaultConfiguration``: Vault's mounts, policies, logins and audit log, from one description.
+
+Everything here is read off :func:`sprocket_infra.vault.access.vault_access`, the same description that
+``sprocket-infra vault apply`` writes to a development Vault and that the integration tests check. This
+construct adds no grant of its own; it only turns the description into Terraform resources:
+
+* one KV v2 ``vault_mount`` per described mount;
+* one ``vault_policy`` per policy, its text rendered by :func:`policy_hcl`;
+* the GitHub auth method (organization members may log in) with each team's policies, and bounded token
+  TTLs so a leaked GitHub-issued token dies within a working day;
+* a token role per service policy (``infrastructure``, ``platform-<env>``): deploy tokens are made with
+  ``vault token create -role=<policy>``, are orphans (revoking the operator's login does not break a
+  running deploy) and expire within hours, unlike the never-expiring tokens of the original;
+* a ``file`` audit device writing to stdout, so every request (with secret values HMAC'd) lands in the
+  container log and from there in Loki.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_vault.audit import Audit
+from cdktf_cdktf_provider_vault.github_auth_backend import GithubAuthBackend
+from cdktf_cdktf_provider_vault.github_team import GithubTeam
+from cdktf_cdktf_provider_vault.mount import Mount
+from cdktf_cdktf_provider_vault.policy import Policy as VaultPolicy
+from cdktf_cdktf_provider_vault.token_auth_backend_role import TokenAuthBackendRole
+from constructs import Construct
+
+from sprocket_infra.config import Layer2VaultConfig
+from sprocket_infra.vault.access import VaultAccess, policy_hcl
+
+
+@dataclass(frozen=True, kw_only=True)
+class VaultConfigurationProps:
+    access: VaultAccess
+    """The environment's mounts, policies and GitHub teams (``vault_access(env)``)."""
+    settings: Layer2VaultConfig
+    """Token TTLs."""
+
+
+class VaultConfiguration(Construct):
+    """Public attributes: ``mount_paths`` (mount path -> the ``vault_mount`` resource's ``path``)
+    and ``policies`` (policy name -> ``vault_policy``)."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: VaultConfigurationProps) -> None:
+        super().__init__(scope, construct_id)
+        access, settings = props.access, props.settings
+        mounts = {
+            mount.path: Mount(
+                self,
+                f"mount-{mount.path}",
+                path=mount.path,
+                type=mount.engine_type,
+                options=mount.options,
+                description=mount.description,
+            )
+            for mount in access.mounts
+        }
+        self.mount_paths: dict[str, str] = {path: resource.path for path, resource in mounts.items()}
+        self.policies = {
+            policy.name: VaultPolicy(
+                self, f"policy-{policy.name}", name=policy.name, policy=policy_hcl(policy)
+            )
+            for policy in access.policies
+        }
+        github = GithubAuthBackend(
+            self,
+            "github",
+            organization=access.github.organization,
+            path=access.github.path,
+            description=f"GitHub organization {access.github.organization}: members log in with a token",
+            token_ttl=settings.github_token_ttl_s,
+            token_max_ttl=settings.github_token_max_ttl_s,
+        )
+        for team in access.github.teams:
+            GithubTeam(
+                self,
+                f"github-team-{team.slug}",
+                backend=github.id,
+                team=team.slug,
+                policies=[self.policies[policy.name].name for policy in team.policies],
+            )
+        for policy in (access.infrastructure_policy, access.platform_policy):
+            TokenAuthBackendRole(
+                self,
+                f"deploy-role-{policy.name}",
+                role_name=policy.name,
+                allowed_policies=[self.policies[policy.name].name],
+                orphan=True,
+                renewable=True,
+                token_ttl=settings.deploy_token_ttl_s,
+                token_max_ttl=settings.deploy_token_max_ttl_s,
+            )
+        Audit(
+            self,
+            "audit-stdout",
+            type="file",
+            path="stdout",
+            options={"file_path": "stdout", "format": "json"},
+            description="Every request, secret values HMAC'd, to the container log (and so to Loki)",
+        )
