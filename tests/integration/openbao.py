@@ -77,7 +77,8 @@ class BaoNode:
 
     def write_config(self) -> Path:
         """Write the server config. ``performance_multiplier = 1`` makes raft elect itself in ~1 s
-        instead of ~5 s, which is what dominates initialization time here."""
+        instead of ~5 s, which is what dominates initialization time here. ``disable_mlock`` mirrors the
+        production Vault config; OpenBao 2.x no longer mlocks and only logs that it ignores the field."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.config.write_text(
             f"""

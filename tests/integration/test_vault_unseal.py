@@ -15,13 +15,14 @@ import secrets
 import signal
 import stat
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.openbao import SCRIPT, BaoNode, wait_exit
+from tests.integration.openbao import BAO, SCRIPT, BaoNode, wait_exit
 from tests.integration.processes import free_port, port_open, running, wait_until
 
 pytestmark = pytest.mark.integration
@@ -162,8 +163,9 @@ def test_restart_unseals_same_storage_without_reinitializing(tmp_path: Path) -> 
 
 def test_two_concurrent_copies_initialize_exactly_once(tmp_path: Path) -> None:
     """Proves: two `unseal` copies started together against one fresh server both exit 0, exactly one of
-    them initializes, the stored keys are the ones that unsealed it (its root token works), and the init
-    lock is gone afterwards. (Raft stands in for S3, which cannot run here; S3 is covered by synth tests.)"""
+    them initializes, the keys-dir lock (not the server's refusal of a second init) kept them apart, the
+    stored keys are the ones that unsealed it (its root token works), and the lock is gone afterwards.
+    (Raft stands in for S3, which cannot run here; S3 is covered by the synth JSON tests.)"""
     node = BaoNode(tmp_path)
     with running(node.server()):
         node.wait_answering()
@@ -173,6 +175,8 @@ def test_two_concurrent_copies_initialize_exactly_once(tmp_path: Path) -> None:
             outputs = [one.output(), two.output()]
         assert codes == [0, 0], outputs
         assert sum(out.count("initialized with 5 shares") for out in outputs) == 1, outputs
+        # The lock serialized them: neither copy had to fall back on the server refusing a second init.
+        assert not [out for out in outputs if "initialized by someone else" in out], outputs
         status = node.seal_status()
         assert (status["initialized"], status["sealed"]) == (True, False)
         assert len(node.keys_file.read_text().splitlines()) == 5
@@ -180,6 +184,63 @@ def test_two_concurrent_copies_initialize_exactly_once(tmp_path: Path) -> None:
         assert not (node.keys_dir / ".init-lock").exists()
         for out in outputs:
             assert_no_secrets(out, node)
+
+
+def test_stale_lock_of_a_dead_copy_is_broken(tmp_path: Path) -> None:
+    """Proves: an init lock left behind by a copy that died on this host (its PID no longer runs) does not
+    block initialization forever: the script removes it, says so, initializes and unseals.
+    (Raft stands in for S3, which cannot run here; S3 is covered by the synth JSON tests.)"""
+    node = BaoNode(tmp_path)
+    finished = subprocess.Popen(["true"])  # a PID that has certainly exited
+    finished.wait(timeout=5)
+    lock = node.keys_dir / ".init-lock"
+    lock.mkdir(parents=True)
+    (lock / "owner").write_text(f"host={os.uname().nodename}\npid={finished.pid}\nsince={int(time.time())}\n")
+    with running(node.server()):
+        node.wait_answering()
+        code, output, seconds = run_unseal(node)
+        assert code == 0, output
+        assert "removing stale init lock" in output
+        assert "initialized with 5 shares" in output
+        assert seconds < 20
+        assert node.seal_status()["sealed"] is False
+        assert not lock.exists()
+
+
+def test_already_initialized_answer_waits_for_the_winners_keys(tmp_path: Path) -> None:
+    """Proves: when the server itself answers "already initialized" to our `operator init` (a copy that
+    bypassed our lock won the race), the script neither fails nor retries init, but waits for the winner's
+    key file and unseals with it. A VAULT_BIN shim makes the race deterministic: on the first
+    `operator init` it initializes the real server as "the other copy", stores the keys 1 s later, and
+    then lets our init through to the real server, which refuses it.
+    (Raft stands in for S3, which cannot run here; S3 is covered by the synth JSON tests.)"""
+    node = BaoNode(tmp_path)
+    shim = tmp_path / "bao-racing-shim"
+    shim.write_text(
+        f"""#!/bin/sh
+if [ "$1 $2" = "operator init" ] && [ ! -e "{tmp_path}/raced" ]; then
+    : >"{tmp_path}/raced"
+    out=$("{BAO}" operator init -key-shares=5 -key-threshold=3 -format=json) || exit 1
+    (
+        sleep 1
+        printf '%s' "$out" | "{sys.executable}" -c \\
+            'import json, sys; print("\\n".join(json.load(sys.stdin)["unseal_keys_b64"]))' \\
+            >"{node.keys_file}.other" && mv "{node.keys_file}.other" "{node.keys_file}"
+    ) &
+fi
+exec "{BAO}" "$@"
+"""
+    )
+    shim.chmod(0o755)
+    with running(node.server()):
+        node.wait_answering()
+        code, output, _ = run_unseal(node, VAULT_BIN=str(shim))
+        assert code == 0, output
+        assert (tmp_path / "raced").exists()
+        assert "initialized by someone else meanwhile; waiting for" in output
+        assert "initialized with" not in output
+        assert node.seal_status()["sealed"] is False
+        assert not [key for key in node.keys_file.read_text().split() if key in output]
 
 
 def test_missing_keys_on_initialized_server_fail_without_touching_storage(

@@ -269,7 +269,8 @@ try_lock() {
         return 0
     fi
     if lock_is_stale; then
-        log "removing stale init lock $LOCK_DIR ($(tr '\n' ' ' <"$LOCK_DIR/owner" 2>/dev/null))"
+        stale_owner=$(tr '\n' ' ' 2>/dev/null <"$LOCK_DIR/owner") || stale_owner=""
+        log "removing stale init lock $LOCK_DIR (${stale_owner:-no owner record})"
         rm -rf "$LOCK_DIR"
         OWNERLESS_SINCE=""
     fi
