@@ -53,11 +53,12 @@ def test_tls_route_uses_websecure_and_resolver_with_middlewares() -> None:
     assert labels["traefik.http.routers.dgraph.middlewares"] == "auth-eloteam@swarm"
 
 
-def test_internal_service_route_has_no_load_balancer() -> None:
+def test_internal_service_route_still_declares_a_port() -> None:
+    """Traefik's Swarm provider rejects a routed service without a port ("port is missing")."""
     route = HttpRoute(name="dash", hosts=("traefik.example.com",), port=8082, service="api@internal")
     labels = route_labels([route], TLS, network="n", environment="prod")
     assert labels["traefik.http.routers.dash.service"] == "api@internal"
-    assert not any(key.startswith("traefik.http.services.") for key in labels)
+    assert labels["traefik.http.services.dash.loadbalancer.server.port"] == "8082"
 
 
 @pytest.mark.parametrize("policy", [PLAIN, TLS])
