@@ -1,0 +1,72 @@
+"""Gatus checks exactly the hosts Traefik routes to, in every stack, derived rather than listed."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable
+
+import pytest
+import yaml
+
+from sprocket_infra.config import load_environment
+from tests.conftest import ENVIRONMENTS, Stacks
+from tests.synth_json import resources, service_labels, services
+
+_HOST = re.compile(r"Host(?:SNI)?\(`([^`]+)`\)")
+
+
+def routed_hosts(stacks: Stacks, *, tcp: bool) -> set[str]:
+    """Every host named in a router rule of any service of any stack (TCP routers only when ``tcp``)."""
+    hosts: set[str] = set()
+    for stack in stacks.values():
+        for service in services(stack).values():
+            for key, value in service_labels(service).items():
+                if key.endswith(".rule") and (
+                    key.startswith("traefik.http.") or (tcp and key.startswith("traefik.tcp."))
+                ):
+                    hosts |= set(_HOST.findall(value))
+    return hosts
+
+
+def gatus_endpoints(stacks: Stacks) -> list[dict[str, object]]:
+    layer2 = stacks["layer2"]
+    (secret,) = [
+        body
+        for body in resources(layer2, "docker_secret").values()
+        if body["name"].startswith("gatus-endpoints-")
+    ]
+    return yaml.safe_load(base64.b64decode(secret["data"]))["endpoints"]
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_endpoints_are_the_routed_hosts(synth_stacks: Callable[[str], Stacks], environment: str) -> None:
+    stacks = synth_stacks(environment)
+    tls = load_environment(environment).routing.acme.tls
+    endpoints = gatus_endpoints(stacks)
+    assert sorted(endpoint["name"] for endpoint in endpoints) == sorted(routed_hosts(stacks, tcp=tls))
+    assert {"traefik", "vault"} <= {str(endpoint["name"]).split(".")[0] for endpoint in endpoints}
+
+
+def test_checks_go_through_traefik_where_names_do_not_resolve(synth_stacks: Callable[[str], Stacks]) -> None:
+    for endpoint in gatus_endpoints(synth_stacks("local")):
+        assert endpoint["url"] == "http://traefik/"
+        assert endpoint["headers"] == {"Host": endpoint["name"]}
+
+
+def test_a_missing_router_counts_as_down(synth_stacks: Callable[[str], Stacks]) -> None:
+    for endpoint in gatus_endpoints(synth_stacks("prod")):
+        condition = " ".join(endpoint["conditions"])  # type: ignore[arg-type]
+        assert "404" not in condition
+        assert "[STATUS]" in condition or "[CONNECTED]" in condition
+
+
+def test_the_webhook_stays_out_of_the_spec(synth_stacks: Callable[[str], Stacks]) -> None:
+    layer2 = synth_stacks("prod")["layer2"]
+    (alerting,) = [
+        body
+        for body in resources(layer2, "docker_secret").values()
+        if body["name"].startswith("gatus-alerting-yaml")
+    ]
+    assert "data.vault_kv_secret_v2." in alerting["data"]
+    assert "discord.com" not in str(services(layer2)["gatus"])

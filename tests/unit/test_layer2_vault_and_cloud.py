@@ -1,0 +1,136 @@
+"""layer2's Vault configuration, PostgreSQL logins, buckets and providers, read from synthesized JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+
+import pytest
+
+from sprocket_infra import naming
+from sprocket_infra.config import ConfigError, load_environment, parse_environment
+from sprocket_infra.vault.access import kv_rules, policy_hcl, vault_access
+from tests.conftest import ENVIRONMENTS, Stacks
+from tests.synth_json import data_sources, resources
+
+_PATH_STANZA = re.compile(r'^path "([^"]+)"', re.MULTILINE)
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_vault_policies_are_the_rendered_description(
+    synth_stacks: Callable[[str], Stacks], environment: str
+) -> None:
+    synthesized = {
+        body["name"]: body["policy"]
+        for body in resources(synth_stacks(environment)["layer2"], "vault_policy").values()
+    }
+    access = vault_access(environment)
+    assert synthesized == {policy.name: policy_hcl(policy) for policy in access.policies}
+    for policy in access.policies:
+        granted = set(_PATH_STANZA.findall(synthesized[policy.name]))
+        declared = {path for grant in policy.grants for path, _ in kv_rules(grant)}
+        extra = {"auth/token/create"} if policy.create_child_tokens else set()
+        assert granted == declared | extra, policy.name
+
+
+def test_vault_mounts_logins_and_audit(synth_stacks: Callable[[str], Stacks]) -> None:
+    layer2 = synth_stacks("prod")["layer2"]
+    access = vault_access("prod")
+    mounts = {body["path"]: body for body in resources(layer2, "vault_mount").values()}
+    assert set(mounts) == {mount.path for mount in access.mounts}
+    assert all(body["type"] == "kv" and body["options"] == {"version": "2"} for body in mounts.values())
+    teams = {body["team"]: body for body in resources(layer2, "vault_github_team").values()}
+    assert set(teams) == {team.slug for team in access.github.teams}
+    (github,) = resources(layer2, "vault_github_auth_backend").values()
+    assert github["organization"] == access.github.organization
+    assert github["token_ttl"] <= github["token_max_ttl"] <= 24 * 3600
+    (audit,) = resources(layer2, "vault_audit").values()
+    assert audit["options"]["file_path"] == "stdout"
+    assert "database" not in {body.get("type") for body in mounts.values()}
+
+
+def test_generated_secrets_are_written_write_only_and_read_after_the_write(
+    synth_stacks: Callable[[str], Stacks],
+) -> None:
+    layer2 = synth_stacks("prod")["layer2"]
+    writes = resources(layer2, "vault_kv_secret_v2")
+    assert writes
+    for body in writes.values():
+        assert "data_json" not in body
+        assert body["data_json_wo"].startswith("${jsonencode(")
+        assert body["lifecycle"]["replace_triggered_by"]
+        assert body["name"].startswith("prod/")
+    written = {f"${{vault_kv_secret_v2.{logical_id}}}" for logical_id in writes}
+    reads = data_sources(layer2, "vault_kv_secret_v2").values()
+    generated = [read for read in reads if "/manual/" not in read["name"]]
+    assert generated
+    assert all(set(read["depends_on"]) <= written for read in generated)
+
+
+def test_every_database_consumer_gets_its_own_login_and_none_is_the_admin(
+    synth_stacks: Callable[[str], Stacks],
+) -> None:
+    layer2 = synth_stacks("prod")["layer2"]
+    environment = load_environment("prod")
+    users = [body["name"] for body in resources(layer2, "digitalocean_database_user").values()]
+    databases = [body["name"] for body in resources(layer2, "digitalocean_database_db").values()]
+    consumers = ("platform", "grafana", "n8n")
+    assert sorted(users) == sorted(naming.database_user(environment, consumer) for consumer in consumers)
+    assert sorted(databases) == sorted(naming.database_name(environment, consumer) for consumer in consumers)
+    assert "doadmin" not in users
+    text = json.dumps(
+        {key: layer2["resource"][key] for key in ("docker_service", "docker_secret", "vault_kv_secret_v2")}
+    )
+    assert not re.search(r"digitalocean_database_cluster\.[^.}]+\.(user|password|uri)", text)
+    (firewall,) = resources(layer2, "digitalocean_database_firewall").values()
+    assert firewall["rule"] == [{"type": "tag", "value": "sprocket-swarm"}]
+
+
+def test_buckets_are_private_versioned_and_expire_old_versions(synth_stacks: Callable[[str], Stacks]) -> None:
+    layer2 = synth_stacks("prod")["layer2"]
+    environment = load_environment("prod")
+    buckets = {body["name"]: body for body in resources(layer2, "digitalocean_spaces_bucket").values()}
+    assert set(buckets) == {
+        naming.bucket_name(environment, kind) for kind in ("general", "image-generation", "replays")
+    }
+    for body in buckets.values():
+        assert body["acl"] == "private"
+        assert body["versioning"] == {"enabled": True}
+        assert body["lifecycle_rule"][0]["noncurrent_version_expiration"]["days"] > 0
+        assert body["lifecycle"]["prevent_destroy"] is True
+    cors = [
+        body["bucket"] for body in resources(layer2, "digitalocean_spaces_bucket_cors_configuration").values()
+    ]
+    assert cors == ["${digitalocean_spaces_bucket.buckets_replays_bucket_4E9A01C9.name}"]
+    (key,) = resources(layer2, "digitalocean_spaces_key").values()
+    assert sorted(grant["bucket"] for grant in key["grant"]) == sorted(buckets)
+
+
+@pytest.mark.parametrize("environment", ["local", "lan"])
+def test_local_and_lan_create_no_cloud_resources(
+    synth_stacks: Callable[[str], Stacks], environment: str
+) -> None:
+    for name, stack in synth_stacks(environment).items():
+        assert not {"aws", "digitalocean"} & set(stack["terraform"]["required_providers"]), name
+        assert not [
+            kind for kind in stack.get("resource", {}) if kind.startswith(("aws_", "digitalocean_"))
+        ], name
+
+
+def test_lan_logins_point_at_the_external_server(synth_stacks: Callable[[str], Stacks]) -> None:
+    layer2 = synth_stacks("lan")["layer2"]
+    grafana = next(body for body in resources(layer2, "docker_service").values() if body["name"] == "grafana")
+    env = grafana["task_spec"]["container_spec"]["env"]
+    assert env["GF_DATABASE_HOST"] == "192.168.4.39:5432"
+    assert env["GF_DATABASE_PASSWORD__FILE"] == "/run/secrets/grafana-db-password"
+    reads = {body["name"] for body in data_sources(layer2, "vault_kv_secret_v2").values()}
+    assert "lan/postgres/grafana" in reads
+
+
+def test_fails_when_database_engine_has_no_cluster() -> None:
+    with pytest.raises(ConfigError, match=r"vault\.database_engine needs postgres\.kind"):
+        parse_environment(
+            {"name": "x", "routing": {"domain": "localhost"}, "layer2": {"vault": {"database_engine": True}}},
+            source="x.yaml",
+        )
