@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -516,16 +517,18 @@ class Environment(Strict):
         return self.vault.storage.kind == "s3"
 
 
-def _describe(error: dict[str, Any]) -> str:
+def describe_validation_error(error: Mapping[str, Any], *, schema: str = "sprocket_infra/config.py") -> str:
+    """One pydantic error as ``<key.path>: <what is wrong> (got <value>)``; ``schema`` is where keys are
+    defined, named when a key is unknown. The value is left out when it is a whole mapping."""
     location = (
         ".".join(str(part) for part in error["loc"] if not str(part).startswith("function-")) or "(top)"
     )
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        message = "unknown key (check spelling against sprocket_infra/config.py)"
+        message = f"unknown key (check spelling against {schema})"
     elif error["type"] == "missing":
         message = "required key is missing"
-    else:
+    elif not isinstance(error.get("input"), Mapping):
         message = f"{message} (got {error['input']!r:.80})"
     return f"{location}: {message}"
 
@@ -537,7 +540,7 @@ def parse_environment(data: Any, *, source: str) -> Environment:
     try:
         return Environment.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{source}: {_describe(error)}" for error in exc.errors()]
+        lines = [f"{source}: {describe_validation_error(error)}" for error in exc.errors()]
         raise ConfigError("\n".join(lines)) from None
 
 

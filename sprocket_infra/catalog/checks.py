@@ -1,0 +1,141 @@
+"""Checks that look across catalog entries: queues, hosts and references between entries.
+
+Each rule returns ``(key path, message)`` pairs and never stops at the first one, so an operator fixing the
+file sees every problem in one run. The rules table at the bottom is the whole list.
+
+Entries that failed their own validation are passed as ``unchecked`` (their keys): rules stay quiet about
+references to them rather than report a second, misleading error (``core`` missing because its port was
+wrong); the dangling-queue rule still counts what they publish, as far as the raw data says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+from sprocket_infra.catalog.model import Catalog, Queue, ServiceEntry, Vocabulary
+from sprocket_infra.config import PlatformConfig
+
+Problem = tuple[str, str]
+Entries = Mapping[str, ServiceEntry]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CatalogView:
+    queues: Mapping[str, Queue]
+    entries: Entries
+    """Entries that passed their own validation."""
+    unchecked: Mapping[str, object]
+    """Raw data of the entries that did not."""
+
+    def published(self) -> set[str]:
+        raw = [entry.get("publishes") for entry in self.unchecked.values() if isinstance(entry, dict)]
+        guessed = {
+            queue for queues in raw if isinstance(queues, list) for queue in queues if isinstance(queue, str)
+        }
+        return guessed | {queue for entry in self.entries.values() for queue in entry.publishes}
+
+
+def _queue_problems(view: CatalogView, _: Vocabulary) -> Iterator[Problem]:
+    queues, published = view.queues, view.published()
+    for key, entry in view.entries.items():
+        for field in ("consumes", "publishes"):
+            for index, queue in enumerate(getattr(entry, field)):
+                if queue not in queues:
+                    yield (
+                        f"services.{key}.{field}.{index}",
+                        f"unknown queue {queue!r}: declare it under 'queues' "
+                        f"(known: {', '.join(sorted(queues))})",
+                    )
+        for index, queue in enumerate(entry.consumes):
+            if queue in queues and queue not in published and not queues[queue].external:
+                yield (
+                    f"services.{key}.consumes.{index}",
+                    f"queue {queue!r} is consumed but no service publishes it "
+                    "(add a publisher, or mark it 'external: true' under 'queues')",
+                )
+
+
+def _host_problems(view: CatalogView, _: Vocabulary) -> Iterator[Problem]:
+    first_owner: dict[str, str] = {}
+    on_ips: list[str] = []
+    for key, entry in view.entries.items():
+        for index, route in enumerate(entry.routes):
+            path = f"services.{key}.routes.{index}"
+            host = "(apex)" if route.apex else str(route.subdomain)
+            if host in first_owner:
+                yield path, f"host {host} is already routed to {first_owner[host]}"
+            else:
+                first_owner[host] = path
+            if route.answers_on_ips:
+                on_ips.append(path)
+    for path in on_ips[1:]:
+        yield (
+            f"{path}.answers_on_ips",
+            f"only one route may answer on the environment's IPs; {on_ips[0]} already does "
+            "(an IP can't tell two services apart)",
+        )
+
+
+def _reference_problems(view: CatalogView, vocabulary: Vocabulary) -> Iterator[Problem]:
+    entries = view.entries
+    for key, entry in entries.items():
+        for name in sorted(entry.referenced_services - set(view.unchecked)):
+            yield from _callable(entries, key, name, f"services.{key}", "a placeholder")
+        if entry.config is None:
+            continue
+        for section in entry.config.sections:
+            needs = vocabulary.sections.get(section)
+            if needs is None:
+                continue
+            where = f"services.{key}.config.sections"
+            for name in sorted(needs.public_services - set(view.unchecked)):
+                if name not in entries or not entries[name].routes:
+                    yield where, f"section {section!r} writes the public URL of {name!r}, which has no route"
+            for name in sorted(needs.internal_services - set(view.unchecked)):
+                yield from _callable(entries, key, name, where, f"section {section!r}")
+
+
+def _callable(entries: Entries, caller: str, name: str, path: str, what: str) -> Iterator[Problem]:
+    """``caller`` reaches ``name`` over an overlay: it must exist, listen on a port and share a network."""
+    target = entries.get(name)
+    if target is None:
+        yield path, f"{what} names service {name!r}, which is not in the catalog"
+    elif target.port is None:
+        yield path, f"{what} calls service {name!r}, which has no port"
+    elif not set(target.networks) & set(entries[caller].networks):
+        yield path, f"{what} calls service {name!r}, which shares no network with {caller!r}"
+
+
+Rule = Callable[[CatalogView, Vocabulary], Iterator[Problem]]
+RULES: tuple[Rule, ...] = (_queue_problems, _host_problems, _reference_problems)
+
+
+def catalog_problems(view: CatalogView, vocabulary: Vocabulary) -> list[Problem]:
+    """Every cross-entry problem, rule by rule, in file order."""
+    return [problem for rule in RULES for problem in rule(view, vocabulary)]
+
+
+def override_problems(catalog: Catalog, platform: PlatformConfig) -> list[Problem]:
+    """Problems of an environment's per-service overrides (``platform.image_tags``, ``platform.replicas``)."""
+    problems: list[Problem] = []
+    for key in platform.image_tags:
+        entry = catalog.services.get(key)
+        if entry is None or entry.repository is None:
+            problems.append(
+                (f"platform.image_tags.{key}", f"no app image {key!r} in the catalog ({catalog.source})")
+            )
+    for key, replicas in platform.replicas.items():
+        entry = catalog.services.get(key)
+        if entry is None:
+            problems.append(
+                (f"platform.replicas.{key}", f"no service {key!r} in the catalog ({catalog.source})")
+            )
+        elif replicas > 1 and entry.rollout == "stop-first":
+            problems.append(
+                (
+                    f"platform.replicas.{key}",
+                    f"{key} runs one task at a time (rollout: stop-first), got {replicas}",
+                )
+            )
+    return problems

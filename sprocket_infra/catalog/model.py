@@ -1,0 +1,357 @@
+"""The shape of one catalog entry, and the checks that need only that entry.
+
+The catalog is data (``services.yaml``); these models say what each key means and what happens when it
+is left out. Checks that look across entries (dangling queues, duplicate hosts) live in
+:mod:`sprocket_infra.catalog.checks`; loading and error reporting in :mod:`sprocket_infra.catalog.load`.
+
+What an entry may *refer to* (secret names, config sections) is not known here: it is handed in as a
+:class:`Vocabulary` through pydantic's validation context, so the model stays free of the modules that
+define those names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from sprocket_infra.catalog.dependencies import CREDENTIALS, Dependency, credential_owner
+from sprocket_infra.config import DomainName, ImageRef
+
+ServiceKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
+QueueKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")]
+SecretName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
+FileStem = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+"""``{name}`` in an entry's ``env`` or ``command``; filled in per environment when the stack is built."""
+
+_PLACEHOLDER_GRAMMAR = re.compile(
+    r"^(?:self|services\[(?P<service>[a-z][a-z0-9-]*)\]|(?P<dependency>redis|rabbitmq|influx)\.(?:host|port)"
+    r"|redis\.prefix)$"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SectionNeeds:
+    """What a config section reads: layer2 dependencies the entry must use, other entries it names."""
+
+    dependencies: frozenset[Dependency] = frozenset()
+    public_services: frozenset[str] = frozenset()
+    """Entries whose public URL it writes; they need a route."""
+    internal_services: frozenset[str] = frozenset()
+    """Entries it calls over the overlay; they need a port and a network shared with the caller."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Vocabulary:
+    """Names an entry may refer to; passed as the validation context."""
+
+    secrets: frozenset[str]
+    """Stable names of secrets an entry may list under ``secrets`` (operator-provided ones)."""
+    sections: Mapping[str, SectionNeeds] = field(default_factory=dict)
+    """Config sections an entry may list, with what each needs."""
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors (a typo must not fall back to a default); entries are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Queue(Strict):
+    """A RabbitMQ queue apps look up by ``<key>_queue`` in their transport settings."""
+
+    name: str | None = Field(
+        None,
+        pattern=r"^[a-z][a-z0-9-]*$",
+        description="Queue name before the environment prefix. Left out: the key with '_' as '-'.",
+    )
+    external: bool = Field(
+        False, description="Published from outside the catalog, so no entry needs to publish it."
+    )
+
+
+class Route(Strict):
+    """One public router: a subdomain of the environment's domain, or the domain itself."""
+
+    name: ServiceKey | None = Field(
+        None, description="Suffix of the router name; required when an entry has several routes."
+    )
+    subdomain: DomainName | None = Field(
+        None, description="Answers on '<subdomain>.<domain>'. Give this or apex."
+    )
+    apex: bool = Field(False, description="Answers on the domain itself (the web app).")
+    port: Port | None = Field(None, description="Container port. Left out: the entry's port.")
+    forward_auth: str | None = Field(
+        None,
+        pattern=r"^[A-Z][A-Za-z]+$",
+        description="Discord forward-auth rule every request must pass (e.g. EloTeam). Left out: open.",
+    )
+    alpha_gate: bool = Field(
+        False,
+        description="Behind the AlphaTesters rule in environments with platform.alpha_restrictions.",
+    )
+    answers_on_ips: bool = Field(
+        False,
+        description="Also answers on the environment's LAN and Tailscale IPs; one route at most.",
+    )
+
+    @model_validator(mode="after")
+    def _one_host(self) -> Route:
+        if self.apex == (self.subdomain is not None):
+            raise ValueError("give exactly one of 'subdomain' or 'apex: true'")
+        return self
+
+
+class Healthcheck(Strict):
+    """How Swarm tells a healthy task; an unhealthy one is replaced and a bad update rolled back."""
+
+    http: str | None = Field(
+        None,
+        pattern=r"^/",
+        description="Path answered below status 500 on the entry's port (probed with the image's node).",
+    )
+    command: tuple[str, ...] | None = Field(
+        None, min_length=2, description="Docker form, e.g. ['CMD', 'curl', '-fs', 'http://localhost/']."
+    )
+    connected_to: Literal["redis", "rabbitmq"] | None = Field(
+        None,
+        description="Healthy while the task holds an open connection to this dependency: for workers that "
+        "serve no HTTP, a dropped broker connection is the failure that matters.",
+    )
+    interval_s: int = Field(30, ge=1)
+    timeout_s: int = Field(5, ge=1)
+    retries: int = Field(3, ge=1)
+    start_period_s: int = Field(60, ge=0, description="Grace after start. Left out: 60 s (apps migrate).")
+
+    @model_validator(mode="after")
+    def _one_probe(self) -> Healthcheck:
+        if [self.http, self.command, self.connected_to].count(None) != 2:
+            raise ValueError("give exactly one of 'http', 'command' or 'connected_to'")
+        if self.command is not None and self.command[0] not in ("CMD", "CMD-SHELL"):
+            raise ValueError(f"command must start with 'CMD' or 'CMD-SHELL' (got {self.command[0]!r})")
+        return self
+
+
+class Resources(Strict):
+    cpus: PositiveFloat = Field(0.5, le=16, description="CPU limit. Left out: half a core.")
+    memory_mib: int = Field(512, ge=16, le=65536, description="Memory limit. Left out: 512 MiB.")
+
+
+class AppConfig(Strict):
+    """The JSON settings file the app reads, assembled from named sections."""
+
+    path: str = Field(pattern=r"^/[^\s]*\.json$", description="Where the app reads it in the container.")
+    sections: tuple[str, ...] = Field(description="Section names, merged in this order.")
+
+
+class ServiceEntry(Strict):
+    """One service of the platform. Every field but ``description`` and ``healthcheck`` has a default."""
+
+    description: str = Field(min_length=1, description="What it does; shown in reviews and diagrams.")
+    repository: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9._/-]*$",
+        description="App image repository under the environment's registry, run at its pinned tag. "
+        "Give this or image.",
+    )
+    image: ImageRef | None = Field(None, description="Third-party image with a pinned tag or digest.")
+    port: Port | None = Field(None, description="Port the service listens on. Left out: it listens on none.")
+    routes: tuple[Route, ...] = Field((), description="Public routers. Left out: not reachable by Traefik.")
+    uses: tuple[Dependency, ...] = Field(
+        (), description="layer2 dependencies; each brings its settings section and credentials."
+    )
+    consumes: tuple[QueueKey, ...] = Field((), description="Queues it takes work from.")
+    publishes: tuple[QueueKey, ...] = Field((), description="Queues it sends work to.")
+    secrets: dict[SecretName, FileStem] = Field(
+        default_factory=dict,
+        description="Operator-provided secret name -> file stem under /app/secret (<stem>.txt).",
+    )
+    config: AppConfig | None = Field(None, description="Settings file. Left out: the app gets none.")
+    env: dict[Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")], str] = Field(
+        default_factory=dict, description="Plain settings; never secrets. May hold {placeholders}."
+    )
+    command: tuple[str, ...] | None = Field(
+        None, min_length=1, description="Overrides the image's command. May hold {placeholders}."
+    )
+    networks: tuple[ServiceKey, ...] = Field(
+        ("platform",),
+        min_length=1,
+        description="Platform overlays it joins, by purpose. Left out: the shared 'platform' one.",
+    )
+    volume: str | None = Field(
+        None,
+        pattern=r"^/",
+        description="Container path of a named data volume; makes the service stateful (one task, "
+        "stop-first, on the storage nodes). Left out: no volume.",
+    )
+    replicas: int = Field(1, ge=0, le=20, description="Tasks to run. Left out: 1.")
+    resources: Resources = Field(default_factory=Resources)
+    healthcheck: Healthcheck
+    rollout: Literal["start-first", "stop-first"] = Field(
+        "start-first",
+        description="'stop-first' where two running tasks would do the work twice (the bot, consumers "
+        "of fan-out events). Left out: 'start-first', no downtime on updates.",
+    )
+
+    @field_validator("secrets")
+    @classmethod
+    def _known_secrets(cls, secrets: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        vocabulary = _vocabulary(info)
+        problems = []
+        for name in secrets:
+            owner = credential_owner(name)
+            if owner is not None:
+                problems.append(f"{name!r} comes with 'uses: [{owner}]'; do not list it")
+            elif vocabulary is not None and name not in vocabulary.secrets:
+                problems.append(f"unknown secret {name!r} (known: {', '.join(sorted(vocabulary.secrets))})")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return secrets
+
+    @field_validator("config")
+    @classmethod
+    def _known_sections(cls, config: AppConfig | None, info: ValidationInfo) -> AppConfig | None:
+        vocabulary = _vocabulary(info)
+        if config is None or vocabulary is None:
+            return config
+        unknown = [name for name in config.sections if name not in vocabulary.sections]
+        if unknown:
+            raise ValueError(f"unknown sections {unknown} (known: {', '.join(sorted(vocabulary.sections))})")
+        return config
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> ServiceEntry:
+        problems = [
+            *self._image_problems(),
+            *self._dependency_problems(_vocabulary(info)),
+            *self._rollout_problems(),
+            *self._file_problems(),
+            *self._route_problems(),
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # --- derived facts --------------------------------------------------------------------------------
+
+    @property
+    def secret_files(self) -> dict[str, str]:
+        """Every secret the service mounts (implied by ``uses``, then listed) -> its file stem."""
+        implied = {item.name: item.file for dependency in self.uses for item in CREDENTIALS[dependency]}
+        return implied | self.secrets
+
+    @property
+    def stateful(self) -> bool:
+        return self.volume is not None
+
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        """Every ``{placeholder}`` in ``env`` and ``command``."""
+        texts = [*self.env.values(), *(self.command or ())]
+        return tuple(name for text in texts for name in PLACEHOLDER.findall(text))
+
+    @property
+    def referenced_services(self) -> frozenset[str]:
+        """Entries this one names in ``{services[...]}`` placeholders."""
+        names = (_PLACEHOLDER_GRAMMAR.match(item) for item in self.placeholders)
+        return frozenset(match["service"] for match in names if match and match["service"])
+
+    # --- checks ---------------------------------------------------------------------------------------
+
+    def _image_problems(self) -> list[str]:
+        if (self.repository is None) == (self.image is None):
+            return ["give exactly one of 'repository' (an app image) or 'image' (a pinned third-party one)"]
+        return []
+
+    def _dependency_problems(self, vocabulary: Vocabulary | None) -> list[str]:
+        problems = []
+        if (self.consumes or self.publishes) and "rabbitmq" not in self.uses:
+            problems.append("consumes or publishes queues, so 'uses' must include rabbitmq")
+        for placeholder in self.placeholders:
+            match = _PLACEHOLDER_GRAMMAR.match(placeholder)
+            if match is None:
+                problems.append(
+                    f"unknown placeholder {{{placeholder}}} (use {{self}}, {{services[<key>]}}, "
+                    "{redis.host}, {redis.port}, {redis.prefix}, {rabbitmq.host}, {influx.port}, ...)"
+                )
+            elif (dependency := match["dependency"] or _root(placeholder)) in CREDENTIALS and (
+                dependency not in self.uses
+            ):
+                problems.append(f"placeholder {{{placeholder}}} needs 'uses: [{dependency}]'")
+        if vocabulary is not None and self.config is not None:
+            for section in self.config.sections:
+                needs = vocabulary.sections.get(section, SectionNeeds())
+                missing = sorted(needs.dependencies - set(self.uses))
+                if missing:
+                    problems.append(f"config section {section!r} needs 'uses: {missing}'")
+        return problems
+
+    def _rollout_problems(self) -> list[str]:
+        problems = []
+        if self.rollout == "stop-first" and self.replicas > 1:
+            problems.append(f"rollout 'stop-first' means one task at a time, but replicas is {self.replicas}")
+        if self.volume is not None and (self.rollout != "stop-first" or self.replicas > 1):
+            problems.append("a service with a volume needs 'rollout: stop-first' and at most one replica")
+        return problems
+
+    def _file_problems(self) -> list[str]:
+        stems = list(self.secret_files.values())
+        shared = sorted({stem for stem in stems if stems.count(stem) > 1})
+        return [f"secrets share file names {shared}"] if shared else []
+
+    def _route_problems(self) -> list[str]:
+        problems = []
+        if any(route.port is None for route in self.routes) and self.port is None:
+            problems.append("routes need a port: set 'port' (or one on each route)")
+        if self.healthcheck.http is not None and self.port is None:
+            problems.append("an http healthcheck needs 'port'")
+        if self.healthcheck.connected_to not in (None, *self.uses):
+            problems.append(f"the healthcheck watches {self.healthcheck.connected_to}, which 'uses' lacks")
+        names = [route.name for route in self.routes]
+        if len(self.routes) > 1 and (None in names or len(set(names)) != len(names)):
+            problems.append("several routes need distinct 'name's")
+        return problems
+
+
+def _vocabulary(info: ValidationInfo) -> Vocabulary | None:
+    context = info.context
+    return context if isinstance(context, Vocabulary) else None
+
+
+def _root(placeholder: str) -> str:
+    return placeholder.split(".", 1)[0]
+
+
+class CatalogDocument(Strict):
+    """The file's top level; entries are validated one by one so one bad entry hides no other error."""
+
+    queues: dict[QueueKey, Queue] = Field(default_factory=dict, description="Every queue, by config key.")
+    services: dict[ServiceKey, object] = Field(description="Entries by key; the key names the service.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Catalog:
+    """A checked catalog: every reference inside resolves."""
+
+    source: str
+    """The file it came from, for messages."""
+    queues: Mapping[str, Queue]
+    services: Mapping[str, ServiceEntry]
+
+    def queue_name(self, key: str) -> str:
+        """RabbitMQ name of queue ``key`` before the environment prefix."""
+        return self.queues[key].name or key.replace("_", "-")
