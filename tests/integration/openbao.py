@@ -12,17 +12,20 @@ entrypoint script and the server it starts in ``serve`` mode.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.integration.processes import ServerProcess, free_port, wait_until
+from tests.integration.processes import ServerProcess, free_port, running, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "sprocket_infra" / "assets" / "vault" / "init-unseal.sh"
@@ -216,3 +219,26 @@ def wait_exit(process: ServerProcess, timeout_s: float) -> int:
         raise AssertionError(
             f"{process.argv} still running after {timeout_s:.0f} s; output:\n{process.output()}"
         ) from None
+
+
+def group_alive(pgid: int) -> bool:
+    """True while any process is left in process group ``pgid``."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def running_entrypoint(process: ServerProcess) -> Iterator[ServerProcess]:
+    """``running()`` for the entrypoint in ``serve`` mode. If the script has already exited, ``stop()``
+    does nothing, yet a buggy script could have left its server behind in the process group we created;
+    kill that group too, so a failing test never leaks a server holding the raft storage."""
+    try:
+        with running(process):
+            yield process
+    finally:
+        if process.popen is not None and group_alive(process.popen.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.popen.pid, signal.SIGKILL)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.openbao import BAO, SCRIPT, BaoNode, wait_exit
+from tests.integration.openbao import BAO, SCRIPT, BaoNode, group_alive, running_entrypoint, wait_exit
 from tests.integration.processes import free_port, port_open, running, wait_until
 
 pytestmark = pytest.mark.integration
@@ -42,11 +42,7 @@ def assert_no_secrets(text: str, node: BaoNode) -> None:
 
 
 def group_gone(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return True
-    return False
+    return not group_alive(pgid)
 
 
 def seal(node: BaoNode) -> None:
@@ -93,7 +89,7 @@ def test_first_start_initializes_unseals_and_keeps_secrets_out_of_logs(tmp_path:
     SIGTERM sent to the entrypoint alone is forwarded to the server, whose exit status it returns.
     (Raft storage stands in for S3, which cannot run here; S3 is covered by the synth JSON tests.)"""
     node = BaoNode(tmp_path)
-    with running(node.serve()) as entry:
+    with running_entrypoint(node.serve()) as entry:
         node.wait_unsealed()
         status = node.seal_status()
         assert (status["initialized"], status["n"], status["t"]) == (True, 5, 3)
@@ -127,7 +123,7 @@ def test_restart_unseals_same_storage_without_reinitializing(tmp_path: Path) -> 
     original root token still works and a KV v2 secret written before the crash is still readable.
     (Raft storage stands in for S3, which cannot run here; S3 is covered by the synth JSON tests.)"""
     node = BaoNode(tmp_path)
-    with running(node.serve()) as first:
+    with running_entrypoint(node.serve()) as first:
         node.wait_unsealed()
         node.wait_active()
         token = node.root_token()
@@ -145,7 +141,7 @@ def test_restart_unseals_same_storage_without_reinitializing(tmp_path: Path) -> 
     # The orphaned server is reaped by init shortly after the SIGKILL.
     wait_until(lambda: group_gone(first.pid), timeout_s=10, what="the killed server to be reaped")
 
-    with running(node.serve()) as second:
+    with running_entrypoint(node.serve()) as second:
         node.wait_unsealed()
         wait_until(
             lambda: "init-unseal: unsealed" in second.output(), timeout_s=10, what="the unseal log line"
@@ -313,12 +309,13 @@ def test_serve_stops_the_server_when_unsealing_fails(tmp_path: Path) -> None:
     (Raft stands in for S3, which cannot run here; S3 is covered by the synth JSON tests.)"""
     node = BaoNode(tmp_path)
     elsewhere = f"http://127.0.0.1:{free_port()}"
-    with running(node.serve(VAULT_ADDR=elsewhere, VAULT_WAIT_SECONDS="3")) as entry:
+    with running_entrypoint(node.serve(VAULT_ADDR=elsewhere, VAULT_WAIT_SECONDS="3")) as entry:
         node.wait_answering()  # the server itself did come up
         assert wait_exit(entry, 40) != 0
-    assert f"no answer from {elsewhere} after 3s" in entry.output()
-    wait_until(lambda: group_gone(entry.pid), timeout_s=5, what="the server to be stopped")
-    assert not port_open("127.0.0.1", node.port)
+        assert f"no answer from {elsewhere} after 3s" in entry.output()
+        # Checked inside the block: leaving it kills whatever the script left in its process group.
+        wait_until(lambda: group_gone(entry.pid), timeout_s=5, what="the server to be stopped")
+        assert not port_open("127.0.0.1", node.port)
 
 
 def test_script_is_posix_sh() -> None:
