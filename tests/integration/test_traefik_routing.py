@@ -648,6 +648,11 @@ def test_forward_auth_gates_its_routers(env: RoutingEnv) -> None:
                 )
                 auth_call = auth.seen[auth_calls]
                 assert auth_call["auth"], f"{where}: the approval did not come from the forward-auth endpoint"
+                # The exact URL of this router's middleware: the rule in its query tells middlewares apart.
+                expected = urlsplit(address)._replace(scheme="", netloc="").geturl()
+                assert auth_call["path"] == expected, (
+                    f"{where}: auth asked {auth_call['path']}, not {expected}"
+                )
                 assert auth_call["headers"].get("x-forwarded-host") == host
 
 
