@@ -405,11 +405,8 @@ def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     if name in HANDWRITTEN:
         stacks: Mapping[str, Stack] = handwritten_stacks(tls=name == "handwritten-tls")
     else:
-        try:
-            synth_stacks = request.getfixturevalue("synth_stacks")
-        except pytest.FixtureLookupError:
-            pytest.skip("tests/conftest.py does not provide the synth_stacks fixture yet")
-        stacks = synth_stacks(name)
+        # tests/conftest.py's session fixture: one real synth per environment, shared with other tests.
+        stacks = request.getfixturevalue("synth_stacks")(name)
     with routing_env(name, stacks, tmp_path_factory.mktemp(f"traefik-{name}")) as running:
         yield running
 
