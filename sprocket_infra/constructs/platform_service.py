@@ -89,12 +89,14 @@ class PlatformService(Construct):
             stateful=entry.stateful,
             update_order=entry.rollout,
         )
+        # Routed or not, the Swarm service sits at <key>/service/swarm: adding a first route to an entry
+        # must update its service in place, not replace it under a new Terraform address.
         if not entry.routes:
-            self.service = SwarmService(self, "swarm", service)
+            self.service = SwarmService(Construct(self, "service"), "swarm", service)
             return
         routed = TraefikRoutedService(
             self,
-            "routed",
+            "service",
             TraefikRoutedServiceProps(
                 service=service,
                 routes=[_route(ctx, route, self.name) for route in entry.routes],

@@ -1,0 +1,262 @@
+"""The service catalog: the shipped file is valid, and every kind of mistake fails with its key path."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import yaml
+
+from sprocket_infra.catalog import CATALOG_FILE, Catalog, CatalogError, load_catalog, parse_catalog
+from sprocket_infra.catalog.checks import override_problems
+from sprocket_infra.catalog.dependencies import CREDENTIALS
+from sprocket_infra.catalog.secrets import platform_secrets
+from sprocket_infra.catalog.vocabulary import default_vocabulary
+from sprocket_infra.config import PlatformConfig
+from sprocket_infra.platform_config.dependencies import CREDENTIAL_KEYS, credential_names
+
+SOURCE = "sprocket_infra/catalog/services.yaml"
+
+
+@pytest.fixture
+def data() -> dict[str, Any]:
+    """A fresh copy of the shipped catalog's YAML, for a test to break."""
+    return copy.deepcopy(yaml.safe_load(CATALOG_FILE.read_text()))
+
+
+def parse(data: dict[str, Any]) -> Catalog:
+    return parse_catalog(data, source=SOURCE, vocabulary=default_vocabulary())
+
+
+def errors_of(data: dict[str, Any]) -> list[str]:
+    with pytest.raises(CatalogError) as caught:
+        parse(data)
+    return str(caught.value).splitlines()
+
+
+def a_service(**overrides: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "description": "A test service.",
+        "repository": "test-service",
+        "port": 8080,
+        "healthcheck": {"http": "/health"},
+    }
+    return entry | overrides
+
+
+# --- the shipped catalog ---------------------------------------------------------------------------------
+
+
+def test_shipped_catalog_loads() -> None:
+    catalog = load_catalog()
+    assert set(catalog.services) >= {
+        "web",
+        "core",
+        "discord-bot",
+        "image-generation-frontend",
+        "image-generation-service",
+        "matchmaking",
+        "notification",
+        "replay-parse",
+        "elo",
+        "elo-dgraph-zero",
+        "elo-dgraph-alpha",
+        "server-analytics",
+        "submission",
+    }
+
+
+def test_every_consumed_queue_has_a_publisher_or_is_external() -> None:
+    catalog = load_catalog()
+    published = {queue for entry in catalog.services.values() for queue in entry.publishes}
+    for key, entry in catalog.services.items():
+        for queue in entry.consumes:
+            assert queue in published or catalog.queues[queue].external, f"{key} consumes dangling {queue}"
+
+
+@pytest.mark.parametrize("environment", ["local", "lan", "prod"])
+def test_every_secret_is_in_the_manifest_or_generated_by_layer2(environment: str) -> None:
+    manifest = platform_secrets(environment)
+    for key, entry in load_catalog().services.items():
+        for name in entry.secret_files:
+            assert name in manifest or name in credential_names(), f"{key} needs unknown secret {name}"
+
+
+def test_credential_tables_agree() -> None:
+    assert set(CREDENTIAL_KEYS) == credential_names()
+    assert set(CREDENTIALS) == {"redis", "rabbitmq", "postgres", "s3", "influx"}
+
+
+def test_only_one_route_answers_on_ips_and_it_is_the_web_app() -> None:
+    catalog = load_catalog()
+    on_ips = [
+        key for key, entry in catalog.services.items() for route in entry.routes if route.answers_on_ips
+    ]
+    assert on_ips == ["web"]
+
+
+def test_third_party_images_are_pinned_and_app_images_take_the_environment_tag() -> None:
+    for entry in load_catalog().services.values():
+        if entry.image is not None:
+            assert ":" in entry.image
+            assert not entry.image.endswith((":latest", ":main"))
+
+
+def test_the_bot_and_stateful_services_update_stop_first() -> None:
+    services = load_catalog().services
+    assert services["discord-bot"].rollout == "stop-first"
+    assert services["web"].rollout == "start-first"
+    for entry in services.values():
+        if entry.stateful:
+            assert entry.rollout == "stop-first"
+            assert entry.replicas <= 1
+
+
+# --- one problem each ------------------------------------------------------------------------------------
+
+
+def test_fails_when_a_consumed_queue_has_no_publisher(data: dict[str, Any]) -> None:
+    data["queues"]["orphan"] = {}
+    data["services"]["matchmaking"]["consumes"].append("orphan")
+    assert errors_of(data) == [
+        f"{SOURCE}: services.matchmaking.consumes.1: queue 'orphan' is consumed but no service publishes it "
+        "(add a publisher, or mark it 'external: true' under 'queues')"
+    ]
+
+
+def test_external_queues_need_no_publisher(data: dict[str, Any]) -> None:
+    data["queues"]["orphan"] = {"external": True}
+    data["services"]["matchmaking"]["consumes"].append("orphan")
+    assert "matchmaking" in parse(data).services
+
+
+def test_fails_when_a_queue_is_not_declared(data: dict[str, Any]) -> None:
+    data["services"]["core"]["publishes"].append("nowhere")
+    (error,) = errors_of(data)
+    assert error.startswith(f"{SOURCE}: services.core.publishes.7: unknown queue 'nowhere'")
+
+
+def test_fails_when_a_dependency_is_unknown(data: dict[str, Any]) -> None:
+    data["services"]["core"]["uses"].append("mongodb")
+    (error,) = errors_of(data)
+    assert error.startswith(f"{SOURCE}: services.core.uses.4: Input should be 'redis', 'rabbitmq'")
+
+
+def test_fails_when_a_secret_is_unknown(data: dict[str, Any]) -> None:
+    data["services"]["web"]["secrets"]["stripe-key"] = "stripe"
+    (error,) = errors_of(data)
+    assert error.startswith(f"{SOURCE}: services.web.secrets: unknown secret 'stripe-key' (known: ")
+
+
+def test_fails_when_a_dependency_credential_is_listed_by_hand(data: dict[str, Any]) -> None:
+    data["services"]["web"]["secrets"]["redis-password"] = "redis"
+    assert errors_of(data) == [
+        f"{SOURCE}: services.web.secrets: 'redis-password' comes with 'uses: [redis]'; do not list it"
+    ]
+
+
+def test_fails_when_a_host_is_routed_twice(data: dict[str, Any]) -> None:
+    data["services"]["second-api"] = a_service(routes=[{"subdomain": "api"}])
+    assert errors_of(data) == [
+        f"{SOURCE}: services.second-api.routes.0: host api is already routed to services.core.routes.0"
+    ]
+
+
+def test_fails_when_two_routes_answer_on_ips(data: dict[str, Any]) -> None:
+    data["services"]["kiosk"] = a_service(routes=[{"subdomain": "kiosk", "answers_on_ips": True}])
+    (error,) = errors_of(data)
+    assert error.startswith(
+        f"{SOURCE}: services.kiosk.routes.0.answers_on_ips: only one route may answer on the environment's "
+        "IPs; services.web.routes.0 already does"
+    )
+
+
+@pytest.mark.parametrize("port", [0, 65536])
+def test_fails_when_a_port_is_out_of_range(data: dict[str, Any], port: int) -> None:
+    data["services"]["core"]["port"] = port
+    (error,) = errors_of(data)
+    assert error.startswith(f"{SOURCE}: services.core.port: Input should be")
+    assert error.endswith(f"(got {port})")
+
+
+def test_fails_when_a_section_needs_an_unused_dependency(data: dict[str, Any]) -> None:
+    data["services"]["web"]["config"]["sections"].append("redis")
+    assert errors_of(data) == [f"{SOURCE}: services.web: config section 'redis' needs 'uses: ['redis']'"]
+
+
+def test_fails_when_a_section_is_unknown(data: dict[str, Any]) -> None:
+    data["services"]["web"]["config"]["sections"].append("graphql")
+    (error,) = errors_of(data)
+    assert error.startswith(f"{SOURCE}: services.web.config: unknown sections ['graphql']")
+
+
+def test_fails_when_a_placeholder_names_a_missing_service(data: dict[str, Any]) -> None:
+    data["services"]["elo"]["env"]["DGRAPH_DATABASE_URL"] = "{services[dgraph]}:9080"
+    assert errors_of(data) == [
+        f"{SOURCE}: services.elo: a placeholder names service 'dgraph', which is not in the catalog"
+    ]
+
+
+def test_fails_when_a_placeholder_is_unknown(data: dict[str, Any]) -> None:
+    data["services"]["elo"]["env"]["HOME_URL"] = "{web.url}"
+    (error,) = errors_of(data)
+    assert error.startswith(f"{SOURCE}: services.elo: unknown placeholder {{web.url}}")
+
+
+def test_fails_when_a_stop_first_service_runs_two_tasks(data: dict[str, Any]) -> None:
+    data["services"]["discord-bot"]["replicas"] = 2
+    assert errors_of(data) == [
+        f"{SOURCE}: services.discord-bot: rollout 'stop-first' means one task at a time, but replicas is 2"
+    ]
+
+
+def test_fails_when_an_entry_has_both_kinds_of_image(data: dict[str, Any]) -> None:
+    data["services"]["web"]["image"] = "nginx:1.29.3"
+    (error,) = errors_of(data)
+    assert "give exactly one of 'repository' (an app image) or 'image'" in error
+
+
+def test_fails_when_a_third_party_image_floats(data: dict[str, Any]) -> None:
+    data["services"]["elo-dgraph-zero"]["image"] = "dgraph/dgraph:latest"
+    (error,) = errors_of(data)
+    assert error.startswith(f"{SOURCE}: services.elo-dgraph-zero.image: expected a pinned image tag")
+
+
+def test_fails_when_a_key_is_misspelt(data: dict[str, Any]) -> None:
+    data["services"]["web"]["replica"] = 2
+    assert errors_of(data) == [
+        f"{SOURCE}: services.web.replica: unknown key "
+        "(check spelling against sprocket_infra/catalog/model.py)"
+    ]
+
+
+def test_fails_with_every_problem_at_once(data: dict[str, Any]) -> None:
+    data["services"]["core"]["port"] = 70000
+    data["services"]["web"]["secrets"]["stripe-key"] = "stripe"
+    data["queues"]["orphan"] = {}
+    data["services"]["matchmaking"]["consumes"].append("orphan")
+    errors = errors_of(data)
+    assert [error.split(": ")[1] for error in errors] == [
+        "services.web.secrets",
+        "services.core.port",
+        "services.matchmaking.consumes.1",
+    ]
+    assert all(error.startswith(f"{SOURCE}: ") for error in errors)
+
+
+def test_an_invalid_entry_causes_no_follow_on_errors(data: dict[str, Any]) -> None:
+    """core is invalid; what it publishes still counts, and sections naming it stay quiet."""
+    data["services"]["core"]["port"] = 0
+    assert [error.split(": ")[1] for error in errors_of(data)] == ["services.core.port"]
+
+
+# --- environment overrides ---------------------------------------------------------------------------------
+
+
+def test_environment_overrides_must_name_catalog_entries() -> None:
+    platform = PlatformConfig(image_tags={"webb": "v2.0.0"}, replicas={"discord-bot": 2, "core": 3})
+    assert override_problems(load_catalog(), platform) == [
+        ("platform.image_tags.webb", f"no app image 'webb' in the catalog ({SOURCE})"),
+        ("platform.replicas.discord-bot", "discord-bot runs one task at a time (rollout: stop-first), got 2"),
+    ]

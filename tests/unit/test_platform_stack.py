@@ -1,0 +1,288 @@
+"""The platform stack as synthesized: one complete service per catalog entry, in every environment."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cdktf import App
+
+from sprocket_infra import naming
+from sprocket_infra.catalog import CATALOG_FILE, Catalog, load_catalog, parse_catalog
+from sprocket_infra.catalog.dependencies import credential_owner
+from sprocket_infra.catalog.vocabulary import default_vocabulary
+from sprocket_infra.config import Environment, load_environment
+from sprocket_infra.stacks.layer1 import Layer1Stack
+from sprocket_infra.stacks.layer2 import Layer2Stack
+from sprocket_infra.stacks.platform import PlatformStack
+from sprocket_infra.vault.access import Access, vault_access
+from tests.synth_json import data_sources, mounted_file, resources, service_labels, services
+
+ENVIRONMENTS = ("local", "lan", "prod")
+Stacks = dict[str, dict[str, Any]]
+SynthStacks = Callable[[str], Stacks]
+
+INGRESS = "cross-stack-output-docker_networkingress-networkname"
+DATA = "cross-stack-output-docker_networkdata-networkname"
+
+
+def platform(synth_stacks: SynthStacks, environment: str) -> dict[str, Any]:
+    return synth_stacks(environment)["platform"]
+
+
+def service(stack: dict[str, Any], environment: str, key: str) -> dict[str, Any]:
+    return services(stack)[f"{environment}-{key}"]
+
+
+def network_refs(body: dict[str, Any]) -> list[str]:
+    return [item["name"] for item in body["task_spec"]["networks_advanced"]]
+
+
+def secret_files(body: dict[str, Any]) -> set[str]:
+    return {item["file_name"] for item in body["task_spec"]["container_spec"].get("secrets", [])}
+
+
+def on_network(body: dict[str, Any], output: str) -> bool:
+    return any(output in ref for ref in network_refs(body))
+
+
+# --- one service per entry ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_every_catalog_entry_is_a_service(synth_stacks: SynthStacks, environment: str) -> None:
+    catalog = load_catalog()
+    names = set(services(platform(synth_stacks, environment)))
+    assert names == {f"{environment}-{key}" for key in catalog.services}
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_images_run_the_environments_pinned_tag(synth_stacks: SynthStacks, environment: str) -> None:
+    settings = load_environment(environment).platform
+    stack = platform(synth_stacks, environment)
+    for key, entry in load_catalog().services.items():
+        image = service(stack, environment, key)["task_spec"]["container_spec"]["image"]
+        expected = entry.image or f"{settings.registry}/{entry.repository}:{settings.image_tag}"
+        assert image == expected
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_networks_follow_routes_and_dependencies(synth_stacks: SynthStacks, environment: str) -> None:
+    stack = platform(synth_stacks, environment)
+    for key, entry in load_catalog().services.items():
+        body = service(stack, environment, key)
+        assert on_network(body, INGRESS) == bool(entry.routes), key
+        assert on_network(body, DATA) == bool({"redis", "rabbitmq", "influx"} & set(entry.uses)), key
+        own = {ref for ref in network_refs(body) if ref.startswith("${docker_network.")}
+        assert own == {f"${{docker_network.network-{purpose}.name}}" for purpose in entry.networks}, key
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_dgraph_is_private_except_the_alpha_behind_elo_team(
+    synth_stacks: SynthStacks, environment: str
+) -> None:
+    stack = platform(synth_stacks, environment)
+    zero = service(stack, environment, "elo-dgraph-zero")
+    alpha = service(stack, environment, "elo-dgraph-alpha")
+    assert network_refs(zero) == ["${docker_network.network-dgraph.name}"]
+    assert on_network(alpha, INGRESS)
+    assert not on_network(alpha, "network-platform")
+    router = f"traefik.http.routers.{environment}-elo-dgraph-alpha"
+    labels = service_labels(alpha)
+    domain = load_environment(environment).routing.domain
+    assert labels[f"{router}.rule"] == f"Host(`dgraph.{domain}`)"
+    assert labels[f"{router}.middlewares"] == "auth-eloteam@swarm"
+    assert labels[f"traefik.http.services.{environment}-elo-dgraph-alpha.loadbalancer.server.port"] == "8080"
+    for body in (zero, alpha):
+        assert body["update_config"]["order"] == "stop-first"
+        assert body["task_spec"]["container_spec"]["mounts"][0]["target"] == "/dgraph"
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_every_entry_with_settings_mounts_them(synth_stacks: SynthStacks, environment: str) -> None:
+    stack = platform(synth_stacks, environment)
+    for key, entry in load_catalog().services.items():
+        configs = service(stack, environment, key)["task_spec"]["container_spec"].get("configs", [])
+        expected = [] if entry.config is None else [entry.config.path]
+        assert [config["file_name"] for config in configs] == expected, key
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_secrets_are_mounted_as_files_from_the_catalog(synth_stacks: SynthStacks, environment: str) -> None:
+    """Operator secrets and broker/cache credentials always; managed PG and S3 ones where layer2 has them."""
+    stack = platform(synth_stacks, environment)
+    for key, entry in load_catalog().services.items():
+        mounted = secret_files(service(stack, environment, key))
+        wanted = {name: naming.secret_file(stem) for name, stem in entry.secret_files.items()}
+        always = {path for name, path in wanted.items() if credential_owner(name) not in ("postgres", "s3")}
+        assert always <= mounted <= set(wanted.values()), key
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_secret_values_come_from_vault_the_platform_may_read(
+    synth_stacks: SynthStacks, environment: str
+) -> None:
+    stack = platform(synth_stacks, environment)
+    policy = vault_access(environment).platform_policy
+    reads = data_sources(stack, "vault_kv_secret_v2").values()
+    assert reads
+    for read in reads:
+        assert policy.allows(read["mount"], read["name"], Access.READ), read
+    for secret in resources(stack, "docker_secret").values():
+        assert secret["data"].startswith("${base64encode(data.vault_kv_secret_v2."), secret["name"]
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_layer1_and_layer2_are_read_from_remote_state(synth_stacks: SynthStacks, environment: str) -> None:
+    remote = data_sources(platform(synth_stacks, environment), "terraform_remote_state")
+    assert set(remote) == {"cross-stack-reference-input-layer1", "cross-stack-reference-input-layer2"}
+
+
+def test_local_platform_resources_are_pinned(synth_stacks: SynthStacks) -> None:
+    """Renaming a construct replaces its resource; this fails loudly when that happens by accident."""
+    stack = platform(synth_stacks, "local")
+    assert sorted(resources(stack, "docker_network")) == ["network-dgraph", "network-platform"]
+    assert sorted(resources(stack, "docker_service")) == [
+        "services_core_service_swarm_service_651D8F00",
+        "services_discord-bot_service_swarm_service_65F5B222",
+        "services_elo-dgraph-alpha_service_swarm_service_83832636",
+        "services_elo-dgraph-zero_service_swarm_service_226D2626",
+        "services_elo_service_swarm_service_AFD70202",
+        "services_image-generation-frontend_service_swarm_service_38FCA4B5",
+        "services_image-generation-service_swarm_service_2BD600EA",
+        "services_matchmaking_service_swarm_service_ADA662CD",
+        "services_notification_service_swarm_service_BAAC1CE6",
+        "services_replay-parse_service_swarm_service_58795366",
+        "services_server-analytics_service_swarm_service_34B9DBE9",
+        "services_submission_service_swarm_service_315F74B6",
+        "services_web_service_swarm_service_2106F314",
+    ]
+
+
+# --- rollout and health ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "order"),
+    [
+        ("discord-bot", "stop-first"),
+        ("matchmaking", "stop-first"),
+        ("web", "start-first"),
+        ("core", "start-first"),
+    ],
+)
+def test_rollout_order(synth_stacks: SynthStacks, key: str, order: str) -> None:
+    body = service(platform(synth_stacks, "prod"), "prod", key)
+    assert body["update_config"]["order"] == order
+    assert body["update_config"]["failure_action"] == "rollback"
+    assert body["task_spec"]["restart_policy"]["max_attempts"] > 0
+
+
+def test_queue_consumers_are_healthy_only_while_connected_to_the_broker(synth_stacks: SynthStacks) -> None:
+    test = service(platform(synth_stacks, "prod"), "prod", "discord-bot")["task_spec"]["container_spec"][
+        "healthcheck"
+    ]["test"]
+    assert test == ["CMD-SHELL", "grep -q ':1628 01 ' /proc/net/tcp /proc/net/tcp6"]  # 5672 = 0x1628
+
+
+def test_web_apps_are_probed_over_http_with_node(synth_stacks: SynthStacks) -> None:
+    test = service(platform(synth_stacks, "prod"), "prod", "core")["task_spec"]["container_spec"][
+        "healthcheck"
+    ]["test"]
+    assert test[:3] == ["CMD", "node", "-e"]
+    assert '"http://127.0.0.1:3001/"' in test[3]
+
+
+# --- routing per environment ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environment", "key", "rule", "entrypoint", "resolver"),
+    [
+        ("local", "web", "Host(`localhost`)", "web", None),
+        ("local", "core", "Host(`api.localhost`)", "web", None),
+        ("lan", "web", "Host(`sprocket.lan`) || Host(`192.168.4.39`) || Host(`100.110.185.84`)", "web", None),
+        ("lan", "core", "Host(`api.sprocket.lan`)", "web", None),
+        ("prod", "web", "Host(`sprocket.mlesports.gg`)", "websecure", "letsencrypt"),
+        ("prod", "core", "Host(`api.sprocket.mlesports.gg`)", "websecure", "letsencrypt"),
+        (
+            "prod",
+            "image-generation-frontend",
+            "Host(`image-generation.sprocket.mlesports.gg`)",
+            "websecure",
+            "letsencrypt",
+        ),
+    ],
+)
+def test_router_rules(
+    synth_stacks: SynthStacks, environment: str, key: str, rule: str, entrypoint: str, resolver: str | None
+) -> None:
+    labels = service_labels(service(platform(synth_stacks, environment), environment, key))
+    router = f"traefik.http.routers.{environment}-{key}"
+    assert labels[f"{router}.rule"] == rule
+    assert labels[f"{router}.entrypoints"] == entrypoint
+    assert labels.get(f"{router}.tls.certresolver") == resolver
+    assert f"{router}.middlewares" not in labels
+    assert labels["sprocket.environment"] == environment
+
+
+# --- stacks built in the test ---------------------------------------------------------------------------
+
+
+def synth_platform(
+    tmp_path: Path, environment: Environment, catalog: Catalog | None = None
+) -> dict[str, Any]:
+    """Build all three stacks (the platform with ``catalog``) and return the platform's JSON."""
+    app = App(outdir=str(tmp_path))
+    layer1 = Layer1Stack(app, environment)
+    layer2 = Layer2Stack(app, environment, layer1)
+    PlatformStack(app, environment, layer1, layer2, catalog=catalog)
+    app.synth()
+    return json.loads((tmp_path / "stacks" / "platform" / "cdk.tf.json").read_text())
+
+
+def test_alpha_restrictions_put_the_web_app_behind_alpha_testers(tmp_path: Path) -> None:
+    local = load_environment("local")
+    restricted = local.model_copy(
+        update={"platform": local.platform.model_copy(update={"alpha_restrictions": True})}
+    )
+    labels = service_labels(services(synth_platform(tmp_path, restricted))["local-web"])
+    assert labels["traefik.http.routers.local-web.middlewares"] == "auth-alphatesters@swarm"
+
+
+def test_a_new_catalog_entry_becomes_a_complete_service(tmp_path: Path) -> None:
+    """No code change: a catalog entry alone yields image, route, settings file and secret files."""
+    data = yaml.safe_load(CATALOG_FILE.read_text())
+    data["services"]["leaderboard"] = {
+        "description": "Public league standings.",
+        "repository": "leaderboard",
+        "port": 4000,
+        "routes": [{"subdomain": "leaderboard"}],
+        "uses": ["redis", "rabbitmq"],
+        "consumes": ["events"],
+        "secrets": {"steam-api-key": "steam-key"},
+        "config": {"path": "/app/config/production.json", "sections": ["logger", "redis", "transport"]},
+        "healthcheck": {"http": "/health"},
+    }
+    catalog = parse_catalog(data, source="test", vocabulary=default_vocabulary())
+    stack = synth_platform(tmp_path, load_environment("local"), catalog)
+
+    body = services(stack)["local-leaderboard"]
+    assert body["task_spec"]["container_spec"]["image"] == "docker.io/asaxplayinghorse/leaderboard:v1.0.0"
+    labels = service_labels(body)
+    assert labels["traefik.http.routers.local-leaderboard.rule"] == "Host(`leaderboard.localhost`)"
+    assert labels["traefik.http.services.local-leaderboard.loadbalancer.server.port"] == "4000"
+    assert secret_files(body) == {
+        "/app/secret/steam-key.txt",
+        "/app/secret/redis-password.txt",
+        "/app/secret/rabbitmq-username.txt",
+        "/app/secret/rabbitmq-password.txt",
+    }
+    settings = json.loads(mounted_file(stack, body, "/app/config/production.json"))
+    assert settings["redis"]["prefix"] == "local"
+    assert settings["transport"]["events_queue"] == "local-events"
+    assert on_network(body, DATA)
