@@ -37,7 +37,8 @@ def main() -> None:
     from sprocket_infra.config import load_environment
 
     build_app(load_environment(options.environment), outdir=options.outdir).synth()
-    loaded = sorted(name for name in sys.modules if name.startswith("cdktf_cdktf_provider_"))
+    # Only submodules count: every provider package itself is registered up front as an empty namespace.
+    loaded = sorted(name for name in sys.modules if name.startswith("cdktf_cdktf_provider_") and "." in name)
     print(
         json.dumps(
             {

@@ -71,6 +71,8 @@ class ForwardAuthMiddleware:
     """Pass the client's ``X-Forwarded-*`` on, so the auth service builds its redirect for the real host."""
     response_headers: tuple[str, ...] = ("X-Forwarded-User",)
     """Headers copied from the auth answer to the forwarded request (who logged in)."""
+    max_response_body_bytes: int = 64 * 1024
+    """Largest auth answer Traefik reads; the Discord auth service answers with a redirect or a status."""
 
     def __post_init__(self) -> None:
         naming.check_router_name(self.name)
@@ -136,6 +138,9 @@ def _forward_auth_labels(middleware: ForwardAuthMiddleware) -> dict[str, str]:
     labels = {
         f"{prefix}.address": middleware.address,
         f"{prefix}.trustForwardHeader": str(middleware.trust_forward_header).lower(),
+        # An auth answer is a status and a few headers; a bound keeps a misbehaving auth service from
+        # making Traefik buffer without limit (Traefik 3.7 warns on every router otherwise).
+        f"{prefix}.maxResponseBodySize": str(middleware.max_response_body_bytes),
     }
     if middleware.response_headers:
         labels[f"{prefix}.authResponseHeaders"] = ",".join(middleware.response_headers)
