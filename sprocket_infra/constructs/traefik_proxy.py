@@ -45,18 +45,22 @@ ACME_CA_SERVERS = {
 def static_config(environment: Environment) -> dict[str, Any]:
     """Traefik's static configuration for ``environment`` (a pure function; tests read it back)."""
     acme = environment.routing.acme
-    web: dict[str, Any] = {"address": ":80"}
+    entrypoints: dict[str, dict[str, Any]] = {
+        "web": {"address": ":80"},
+        "websecure": {"address": ":443"},
+        "ping": {"address": f":{PING_PORT}"},
+    }
+    for entrypoint in entrypoints.values():
+        # Drop client headers that alias ones Traefik sets (X_Forwarded_User for X-Forwarded-User):
+        # backends that map header names to variables would otherwise read the spoofed identity.
+        entrypoint["http"] = {"aliasHeadersStrategy": "delete"}
     if acme.tls:
-        web["http"] = {
-            "redirections": {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}}
+        entrypoints["web"]["http"]["redirections"] = {
+            "entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}
         }
     config: dict[str, Any] = {
         "global": {"checkNewVersion": False, "sendAnonymousUsage": False},
-        "entryPoints": {
-            "web": web,
-            "websecure": {"address": ":443"},
-            "ping": {"address": f":{PING_PORT}"},
-        },
+        "entryPoints": entrypoints,
         "ping": {"entryPoint": "ping"},
         "api": {"dashboard": True},
         "providers": {

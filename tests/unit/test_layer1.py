@@ -109,7 +109,9 @@ def test_traefik_static_config(
     assert swarm["exposedByDefault"] is False
     assert swarm["constraints"] == f"Label(`sprocket.environment`, `{environment}`)"
     assert "docker" not in static["providers"]
-    assert ("http" in static["entryPoints"]["web"]) == redirect
+    assert ("redirections" in static["entryPoints"]["web"]["http"]) == redirect
+    for name, entrypoint in static["entryPoints"].items():
+        assert entrypoint["http"]["aliasHeadersStrategy"] == "delete", name
     if redirect:
         assert static["entryPoints"]["web"]["http"]["redirections"]["entryPoint"]["to"] == "websecure"
     resolvers = static.get("certificatesResolvers", {})
