@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cdktf import TerraformResourceLifecycle
 from constructs import Construct
@@ -57,6 +58,15 @@ class ObjectBucket(Construct):
     def _cors(self) -> bool:
         return self.props.config.browser_uploads
 
+    def _cors_rule(self) -> dict[str, Any]:
+        """The one CORS rule both providers get: uploads from the web app's origins."""
+        return {
+            "allowed_methods": list(_UPLOAD_METHODS),
+            "allowed_origins": list(self.props.cors_origins),
+            "allowed_headers": ["*"],
+            "max_age_seconds": 3600,
+        }
+
     def _spaces(self, region: str) -> Construct:
         from cdktf_cdktf_provider_digitalocean.spaces_bucket import (
             SpacesBucket,
@@ -94,14 +104,7 @@ class ObjectBucket(Construct):
                 "cors",
                 bucket=bucket.name,
                 region=region,
-                cors_rule=[
-                    SpacesBucketCorsConfigurationCorsRule(
-                        allowed_methods=list(_UPLOAD_METHODS),
-                        allowed_origins=list(self.props.cors_origins),
-                        allowed_headers=["*"],
-                        max_age_seconds=3600,
-                    )
-                ],
+                cors_rule=[SpacesBucketCorsConfigurationCorsRule(**self._cors_rule())],
             )
         return bucket
 
@@ -169,13 +172,6 @@ class ObjectBucket(Construct):
                 "cors",
                 bucket=bucket.id,
                 region=region,
-                cors_rule=[
-                    S3BucketCorsConfigurationCorsRule(
-                        allowed_methods=list(_UPLOAD_METHODS),
-                        allowed_origins=list(self.props.cors_origins),
-                        allowed_headers=["*"],
-                        max_age_seconds=3600,
-                    )
-                ],
+                cors_rule=[S3BucketCorsConfigurationCorsRule(**self._cors_rule())],
             )
         return bucket

@@ -32,6 +32,7 @@ from sprocket_infra.constructs.rabbitmq import PROMETHEUS_PORT, RabbitMq, Rabbit
 from sprocket_infra.constructs.redis import Redis, RedisProps
 from sprocket_infra.constructs.service_context import ServiceContext
 from sprocket_infra.constructs.vault_configuration import VaultConfiguration, VaultConfigurationProps
+from sprocket_infra.constructs.vault_database_engine import VaultDatabaseEngine, VaultDatabaseEngineProps
 from sprocket_infra.constructs.vault_docker_secrets import VaultKey
 from sprocket_infra.constructs.vault_secrets import Layer2Secrets
 from sprocket_infra.endpoints import Bucket, DatabaseLogin, Login, ServiceEndpoint
@@ -107,6 +108,18 @@ class Layer2Stack(SprocketStack):
                     config=settings.postgres,
                     consumers=DATABASE_CONSUMERS,
                     secrets=secrets,
+                ),
+            )
+        if postgres is not None and postgres.admin is not None and settings.vault.database_engine:
+            platform_login = postgres.logins["platform"]
+            VaultDatabaseEngine(
+                self,
+                "vault-database-engine",
+                VaultDatabaseEngineProps(
+                    endpoint=postgres.endpoint,
+                    database=platform_login.database,
+                    admin_user=postgres.admin[0],
+                    admin_password=postgres.admin[1],
                 ),
             )
         self.database_logins: Mapping[str, DatabaseLogin] = postgres.logins if postgres else {}
