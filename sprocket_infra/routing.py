@@ -7,6 +7,7 @@ entrypoint). Nothing else in the code base writes a ``traefik.*`` label by hand.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -156,6 +157,7 @@ def _http_labels(route: HttpRoute, policy: EntryPolicy) -> dict[str, str]:
     }
     if policy.cert_resolver is not None:
         labels[f"{router}.tls.certresolver"] = policy.cert_resolver
+        labels |= _certificate_domains(router, route.hosts)
     if route.middlewares:
         labels[f"{router}.middlewares"] = ",".join(f"{name}@swarm" for name in route.middlewares)
     # Swarm's provider builds a load balancer for every routed service and refuses one without a port,
@@ -177,6 +179,29 @@ def _tcp_labels(route: TcpRoute, policy: EntryPolicy) -> dict[str, str]:
     if policy.cert_resolver is not None:
         labels[f"{router}.tls.certresolver"] = policy.cert_resolver
     return labels
+
+
+def _certificate_domains(router: str, hosts: tuple[str, ...]) -> dict[str, str]:
+    """Name the certificate's domains when a rule also matches IP addresses.
+
+    Traefik otherwise asks the ACME CA for every host in the rule, IPs included, and Let's Encrypt
+    refuses the whole order. Requests by IP then get Traefik's default certificate.
+    """
+    names = [host for host in hosts if not _is_ip(host)]
+    if len(names) == len(hosts) or not names:
+        return {}
+    labels = {f"{router}.tls.domains[0].main": names[0]}
+    if names[1:]:
+        labels[f"{router}.tls.domains[0].sans"] = ",".join(names[1:])
+    return labels
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_hosts(name: str, hosts: tuple[str, ...]) -> None:

@@ -90,3 +90,19 @@ def test_labels_are_sorted_for_deterministic_output() -> None:
 def test_fails_when_route_is_invalid(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         HttpRoute(**kwargs)  # type: ignore[arg-type]
+
+
+def test_tls_router_with_ip_hosts_names_only_dns_domains_for_the_certificate() -> None:
+    """Let's Encrypt refuses orders containing IP addresses; IP requests fall back to the default cert."""
+    route = HttpRoute(name="web", hosts=("example.com", "192.168.4.39", "100.110.185.84"), port=3000)
+    labels = route_labels([route], TLS, network="n", environment="lan")
+    assert labels["traefik.http.routers.web.tls.domains[0].main"] == "example.com"
+    assert "traefik.http.routers.web.tls.domains[0].sans" not in labels
+    plain = route_labels([route], PLAIN, network="n", environment="lan")
+    assert not any(".tls." in key for key in plain)
+
+
+def test_tls_router_with_only_names_lets_traefik_derive_domains() -> None:
+    route = HttpRoute(name="api", hosts=("api.example.com",), port=3001)
+    labels = route_labels([route], TLS, network="n", environment="prod")
+    assert not any("tls.domains" in key for key in labels)
