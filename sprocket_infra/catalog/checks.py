@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
-from sprocket_infra.catalog.model import Catalog, Queue, ServiceEntry, Vocabulary
-from sprocket_infra.config import PlatformConfig
+from sprocket_infra.catalog.model import ALPHA_GATE_RULE, Catalog, Queue, ServiceEntry, Vocabulary
+from sprocket_infra.config import Environment
 
 Problem = tuple[str, str]
 Entries = Mapping[str, ServiceEntry]
@@ -116,26 +116,46 @@ def catalog_problems(view: CatalogView, vocabulary: Vocabulary) -> list[Problem]
     return [problem for rule in RULES for problem in rule(view, vocabulary)]
 
 
-def override_problems(catalog: Catalog, platform: PlatformConfig) -> list[Problem]:
-    """Problems of an environment's per-service overrides (``platform.image_tags``, ``platform.replicas``)."""
-    problems: list[Problem] = []
-    for key in platform.image_tags:
+def environment_problems(catalog: Catalog, environment: Environment) -> list[Problem]:
+    """What in an environment's file does not fit the catalog: per-service overrides of unknown or
+    single-task services, and forward-auth rules the environment's forward-auth does not define."""
+    return [
+        *_tag_problems(catalog, environment),
+        *_replica_problems(catalog, environment),
+        *_rule_problems(catalog, environment),
+    ]
+
+
+def _tag_problems(catalog: Catalog, environment: Environment) -> Iterator[Problem]:
+    for key in environment.platform.image_tags:
         entry = catalog.services.get(key)
         if entry is None or entry.repository is None:
-            problems.append(
-                (f"platform.image_tags.{key}", f"no app image {key!r} in the catalog ({catalog.source})")
-            )
-    for key, replicas in platform.replicas.items():
+            yield f"platform.image_tags.{key}", f"no app image {key!r} in the catalog ({catalog.source})"
+
+
+def _replica_problems(catalog: Catalog, environment: Environment) -> Iterator[Problem]:
+    for key, replicas in environment.platform.replicas.items():
         entry = catalog.services.get(key)
         if entry is None:
-            problems.append(
-                (f"platform.replicas.{key}", f"no service {key!r} in the catalog ({catalog.source})")
-            )
+            yield f"platform.replicas.{key}", f"no service {key!r} in the catalog ({catalog.source})"
         elif replicas > 1 and entry.rollout == "stop-first":
-            problems.append(
-                (
-                    f"platform.replicas.{key}",
-                    f"{key} runs one task at a time (rollout: stop-first), got {replicas}",
-                )
+            yield (
+                f"platform.replicas.{key}",
+                f"{key} runs one task at a time (rollout: stop-first), got {replicas}",
             )
-    return problems
+
+
+def _rule_problems(catalog: Catalog, environment: Environment) -> Iterator[Problem]:
+    defined = {rule.name for rule in environment.layer2.forward_auth.rules}
+    for key, entry in catalog.services.items():
+        for index, route in enumerate(entry.routes):
+            wanted = [route.forward_auth] if route.forward_auth else []
+            if route.alpha_gate and environment.platform.alpha_restrictions:
+                wanted.append(ALPHA_GATE_RULE)
+            for rule in wanted:
+                if rule not in defined:
+                    yield (
+                        "layer2.forward_auth.rules",
+                        f"services.{key}.routes.{index} ({catalog.source}) needs rule {rule!r}, "
+                        f"which is not defined (defined: {', '.join(sorted(defined))})",
+                    )

@@ -38,6 +38,9 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 """``{name}`` in an entry's ``env`` or ``command``; filled in per environment when the stack is built."""
 
+ALPHA_GATE_RULE = "AlphaTesters"
+"""Forward-auth rule of ``alpha_gate`` routes where the environment sets ``platform.alpha_restrictions``."""
+
 _PLACEHOLDER_GRAMMAR = re.compile(
     r"^(?:self|services\[(?P<service>[a-z][a-z0-9-]*)\]|(?P<dependency>redis|rabbitmq|influx)\.(?:host|port)"
     r"|redis\.prefix)$"

@@ -16,8 +16,8 @@ from cdktf import Token
 from constructs import Construct
 
 from sprocket_infra import naming
+from sprocket_infra.catalog.model import ALPHA_GATE_RULE, Route, ServiceEntry
 from sprocket_infra.catalog.model import Healthcheck as HealthcheckSpec
-from sprocket_infra.catalog.model import Route, ServiceEntry
 from sprocket_infra.constructs.swarm_service import (
     Healthcheck,
     NamedNetwork,
@@ -34,9 +34,6 @@ from sprocket_infra.platform_config.dependencies import Layer2Outputs
 from sprocket_infra.platform_config.render import app_config_file, filled, filled_env
 from sprocket_infra.platform_config.secret_refs import secret_ref
 from sprocket_infra.routing import HttpRoute, entry_policy
-
-ALPHA_RULE = "AlphaTesters"
-"""Forward-auth rule of routes with ``alpha_gate`` in environments with ``platform.alpha_restrictions``."""
 
 SECRET_MODE = 0o444
 """Readable by the app's own user: the images may drop root, and a Swarm secret file is owned by root.
@@ -143,7 +140,7 @@ def _route(ctx: RenderContext, route: Route, service_name: str) -> HttpRoute:
     environment = ctx.environment
     rules = [route.forward_auth] if route.forward_auth else []
     if route.alpha_gate and environment.platform.alpha_restrictions:
-        rules.append(ALPHA_RULE)
+        rules.append(ALPHA_GATE_RULE)
     return HttpRoute(
         name=service_name if route.name is None else f"{service_name}-{route.name}",
         hosts=naming.host_forms(

@@ -13,7 +13,7 @@ from constructs import Construct
 
 from sprocket_infra import naming, providers
 from sprocket_infra.catalog import Catalog, load_catalog
-from sprocket_infra.catalog.checks import override_problems
+from sprocket_infra.catalog.checks import environment_problems
 from sprocket_infra.config import ConfigError, Environment
 from sprocket_infra.constructs.platform_service import PlatformService, PlatformServiceProps
 from sprocket_infra.constructs.vault_docker_secrets import VaultDockerSecrets
@@ -78,7 +78,7 @@ class PlatformStack(SprocketStack):
 
 
 def _check_overrides(catalog: Catalog, environment: Environment) -> None:
-    problems = override_problems(catalog, environment.platform)
+    problems = environment_problems(catalog, environment)
     if problems:
         source = f"config/{environment.name}.yaml"
         raise ConfigError("\n".join(f"{source}: {path}: {message}" for path, message in problems))

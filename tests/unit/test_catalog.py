@@ -9,11 +9,11 @@ import pytest
 import yaml
 
 from sprocket_infra.catalog import CATALOG_FILE, Catalog, CatalogError, load_catalog, parse_catalog
-from sprocket_infra.catalog.checks import override_problems
+from sprocket_infra.catalog.checks import environment_problems
 from sprocket_infra.catalog.dependencies import CREDENTIALS
 from sprocket_infra.catalog.secrets import platform_secrets
 from sprocket_infra.catalog.vocabulary import default_vocabulary
-from sprocket_infra.config import PlatformConfig
+from sprocket_infra.config import PlatformConfig, load_environment
 from sprocket_infra.platform_config.dependencies import CREDENTIAL_KEYS, credential_names
 
 SOURCE = "sprocket_infra/catalog/services.yaml"
@@ -255,8 +255,36 @@ def test_an_invalid_entry_causes_no_follow_on_errors(data: dict[str, Any]) -> No
 
 
 def test_environment_overrides_must_name_catalog_entries() -> None:
+    local = load_environment("local")
     platform = PlatformConfig(image_tags={"webb": "v2.0.0"}, replicas={"discord-bot": 2, "core": 3})
-    assert override_problems(load_catalog(), platform) == [
+    assert environment_problems(load_catalog(), local.model_copy(update={"platform": platform})) == [
         ("platform.image_tags.webb", f"no app image 'webb' in the catalog ({SOURCE})"),
         ("platform.replicas.discord-bot", "discord-bot runs one task at a time (rollout: stop-first), got 2"),
     ]
+
+
+def test_forward_auth_rules_must_exist_in_the_environment() -> None:
+    local = load_environment("local")
+    rules = tuple(
+        rule for rule in local.layer2.forward_auth.rules if rule.name not in ("EloTeam", "AlphaTesters")
+    )
+    environment = local.model_copy(
+        update={
+            "layer2": local.layer2.model_copy(
+                update={"forward_auth": local.layer2.forward_auth.model_copy(update={"rules": rules})}
+            ),
+            "platform": local.platform.model_copy(update={"alpha_restrictions": True}),
+        }
+    )
+    problems = environment_problems(load_catalog(), environment)
+    assert [message.split(" (")[0] for _, message in problems] == [
+        "services.web.routes.0",
+        "services.elo-dgraph-alpha.routes.0",
+    ]
+    assert all(path == "layer2.forward_auth.rules" for path, _ in problems)
+    assert "needs rule 'AlphaTesters'" in problems[0][1]
+
+
+def test_shipped_environments_fit_the_catalog() -> None:
+    for name in ("local", "lan", "prod"):
+        assert environment_problems(load_catalog(), load_environment(name)) == []
