@@ -195,7 +195,9 @@ class SwarmService(Construct):
             name=props.name,
             labels=[ServiceLabels(label=key, value=value) for key, value in sorted(props.labels.items())],
             task_spec=self._task_spec(configs),
-            mode={"global_": True} if props.replicas is None else {"replicated": {"replicas": props.replicas}},
+            mode=(
+                {"global_": True} if props.replicas is None else {"replicated": {"replicas": props.replicas}}
+            ),
             # A failed update rolls back; a failed rollback pauses rather than looping.
             update_config=self._rollout("rollback"),
             rollback_config=self._rollout("pause"),
