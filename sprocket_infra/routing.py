@@ -187,7 +187,7 @@ def _certificate_domains(router: str, hosts: tuple[str, ...]) -> dict[str, str]:
     Traefik otherwise asks the ACME CA for every host in the rule, IPs included, and Let's Encrypt
     refuses the whole order. Requests by IP then get Traefik's default certificate.
     """
-    names = [host for host in hosts if not _is_ip(host)]
+    names = [host for host in hosts if not is_ip(host)]
     if len(names) == len(hosts) or not names:
         return {}
     labels = {f"{router}.tls.domains[0].main": names[0]}
@@ -196,7 +196,7 @@ def _certificate_domains(router: str, hosts: tuple[str, ...]) -> dict[str, str]:
     return labels
 
 
-def _is_ip(host: str) -> bool:
+def is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
     except ValueError:

@@ -16,7 +16,6 @@ the stand-in and harness honest on their own) and the real environments synthesi
 from __future__ import annotations
 
 import base64
-import ipaddress
 import random
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
@@ -29,6 +28,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from sprocket_infra.routing import is_ip
 from tests.integration.docker_api_standin import DockerApiStandin
 from tests.integration.http_backends import (
     APPROVE_HEADER,
@@ -598,22 +598,14 @@ def test_acme_is_never_asked_for_ip_certificates(env: RoutingEnv) -> None:
         if router.certresolver is None:
             continue
         ordered = router.tls_domains or tuple(parse_http_rule(router.rule).hosts)
-        problems += [f"{router.name}: ACME would be asked for {host}" for host in ordered if _is_ip(host)]
+        problems += [f"{router.name}: ACME would be asked for {host}" for host in ordered if is_ip(host)]
     for record in env.traefik.log_records():
         problems += [
             f"{record.get('routerName')}: Traefik asked ACME for {domain}"
             for domain in record.get("domains", [])
-            if _is_ip(domain)
+            if is_ip(domain)
         ]
     assert problems == []
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def test_forward_auth_gates_its_routers(env: RoutingEnv) -> None:
