@@ -2,14 +2,13 @@
 
 import sys
 
-from sprocket_infra.config import ConfigError, load_environment
+from sprocket_infra.app import build_app, load_inputs
+from sprocket_infra.config import ConfigError
 
 try:
-    environment = load_environment()
+    inputs = load_inputs()
 except ConfigError as error:
-    # Checked before any stack exists, so a bad file writes nothing to cdktf.out.
+    # Every input is checked before any stack exists, so a bad file writes nothing to cdktf.out.
     sys.exit(f"error: {error}")
 
-from sprocket_infra.app import build_app
-
-build_app(environment).synth()
+build_app(inputs.environment, catalog=inputs.catalog).synth()

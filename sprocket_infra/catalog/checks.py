@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from sprocket_infra.catalog.model import ALPHA_GATE_RULE, Catalog, Queue, ServiceEntry, Vocabulary
-from sprocket_infra.config import Environment
+from sprocket_infra.config import ConfigError, Environment
 
 Problem = tuple[str, str]
 Entries = Mapping[str, ServiceEntry]
@@ -114,6 +114,14 @@ RULES: tuple[Rule, ...] = (_queue_problems, _host_problems, _reference_problems)
 def catalog_problems(view: CatalogView, vocabulary: Vocabulary) -> list[Problem]:
     """Every cross-entry problem, rule by rule, in file order."""
     return [problem for rule in RULES for problem in rule(view, vocabulary)]
+
+
+def check_environment(catalog: Catalog, environment: Environment) -> None:
+    """Raise :class:`ConfigError` naming every line of the environment file that does not fit the catalog."""
+    problems = environment_problems(catalog, environment)
+    if problems:
+        source = f"config/{environment.name}.yaml"
+        raise ConfigError("\n".join(f"{source}: {path}: {message}" for path, message in problems))
 
 
 def environment_problems(catalog: Catalog, environment: Environment) -> list[Problem]:

@@ -15,14 +15,16 @@ from pydantic import ValidationError
 
 from sprocket_infra.catalog.checks import CatalogView, catalog_problems
 from sprocket_infra.catalog.model import Catalog, CatalogDocument, ServiceEntry, Vocabulary
-from sprocket_infra.config import describe_validation_error
+from sprocket_infra.config import ConfigError, describe_validation_error
 
 CATALOG_FILE = Path(__file__).resolve().parent / "services.yaml"
 _SCHEMA = "sprocket_infra/catalog/model.py"
 
 
-class CatalogError(Exception):
-    """The catalog is invalid; the message names the file and every bad key path."""
+class CatalogError(ConfigError):
+    """The catalog is invalid; the message names the file and every bad key path.
+
+    A kind of :class:`ConfigError`: to an operator both are "an input file is wrong", caught in one place."""
 
 
 def parse_catalog(data: Any, *, source: str, vocabulary: Vocabulary) -> Catalog:

@@ -13,8 +13,8 @@ from constructs import Construct
 
 from sprocket_infra import naming, providers
 from sprocket_infra.catalog import Catalog, load_catalog
-from sprocket_infra.catalog.checks import environment_problems
-from sprocket_infra.config import ConfigError, Environment
+from sprocket_infra.catalog.checks import check_environment
+from sprocket_infra.config import Environment
 from sprocket_infra.constructs.platform_service import PlatformService, PlatformServiceProps
 from sprocket_infra.constructs.vault_docker_secrets import VaultDockerSecrets
 from sprocket_infra.platform_config.context import RenderContext
@@ -38,7 +38,7 @@ class PlatformStack(SprocketStack):
         """``catalog`` defaults to ``sprocket_infra/catalog/services.yaml``; tests pass their own."""
         super().__init__(scope, "platform", environment)
         catalog = catalog or load_catalog()
-        _check_overrides(catalog, environment)
+        check_environment(catalog, environment)
         providers.docker_provider(self)
         providers.vault_provider(self)
         if isinstance(layer2, TerraformStack):
@@ -75,10 +75,3 @@ class PlatformStack(SprocketStack):
             attachable=False,
             options=encrypted,
         )
-
-
-def _check_overrides(catalog: Catalog, environment: Environment) -> None:
-    problems = environment_problems(catalog, environment)
-    if problems:
-        source = f"config/{environment.name}.yaml"
-        raise ConfigError("\n".join(f"{source}: {path}: {message}" for path, message in problems))
