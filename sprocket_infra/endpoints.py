@@ -34,6 +34,11 @@ class DatabaseLogin:
     username: str
     password: VaultKey
     sslmode: str = "require"
+    ca_certificate: str | None = None
+    """PEM of the CA that signed the server's certificate, for clients that verify TLS (a CA is public, so
+    it crosses stacks as a value, unlike the password). A DigitalOcean cluster signs with its own CA, which
+    no system trust store holds, so there it is a Terraform reference to the cluster's CA. None where the
+    clients' system CAs are the right trust anchor (an ``external`` server) or TLS is off."""
 
 
 @dataclass(frozen=True, kw_only=True)

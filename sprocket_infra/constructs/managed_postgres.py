@@ -9,7 +9,8 @@ database and its own user, and the cluster's admin login is never handed to a se
 * ``external``: a server layer2 does not manage at all (a LAN box); databases and users must exist, and
   their passwords must be in Vault at the paths a managed cluster would use.
 
-In both DigitalOcean modes the firewall admits only the configured trusted sources (the Swarm nodes), and
+In both DigitalOcean modes the firewall admits only the configured trusted sources (the Swarm nodes), the
+cluster's CA certificate is read once and handed out with every login (clients verify TLS against it), and
 each user's generated password goes straight into Vault (``<env>/for-platform/postgres/platform`` for the
 platform, ``<env>/postgres/<consumer>`` for layer2's own consumers). DigitalOcean users are created without
 superuser or role-creation rights; ownership of objects inside a database is left to the consumer's
@@ -60,8 +61,8 @@ class ManagedPostgresProps:
 
 
 class ManagedPostgres(Construct):
-    """Public attributes: ``logins`` (consumer -> :class:`DatabaseLogin`), ``cluster_id`` (None when
-    external), ``endpoint``."""
+    """Public attributes: ``logins`` (consumer -> :class:`DatabaseLogin`), ``cluster_id`` and
+    ``ca_certificate`` (both None when external), ``endpoint``."""
 
     def __init__(self, scope: Construct, construct_id: str, props: ManagedPostgresProps) -> None:
         super().__init__(scope, construct_id)
@@ -69,11 +70,13 @@ class ManagedPostgres(Construct):
         config = props.config
         if isinstance(config, ExternalPostgresConfig):
             self.cluster_id: str | None = None
+            self.ca_certificate: str | None = None
             self.endpoint = ServiceEndpoint(host=config.host, port=config.port)
             self.admin: tuple[str, str] | None = None
             self.logins = {consumer: self._external_login(consumer, config) for consumer in props.consumers}
             return
         self.cluster_id, host, self.admin = self._cluster(config)
+        self.ca_certificate = self._ca_certificate(self.cluster_id)
         self.endpoint = ServiceEndpoint(host=host, port=MANAGED_PORT)
         self._firewall(config)
         self.logins = {consumer: self._managed_login(consumer) for consumer in props.consumers}
@@ -104,6 +107,13 @@ class ManagedPostgres(Construct):
 
         found = DataDigitaloceanDatabaseCluster(self, "cluster", name=config.name)
         return found.id, found.host, (found.user, found.password)
+
+    def _ca_certificate(self, cluster_id: str) -> str:
+        """The cluster's CA (PEM, a reference): DigitalOcean signs each cluster's certificate with a CA of
+        its own, so clients that verify TLS need this rather than their system trust store."""
+        from cdktf_cdktf_provider_digitalocean.data_digitalocean_database_ca import DataDigitaloceanDatabaseCa
+
+        return DataDigitaloceanDatabaseCa(self, "ca", cluster_id=cluster_id).certificate
 
     def _firewall(self, config: ManagedPostgresConfig | ExistingPostgresConfig) -> None:
         from cdktf_cdktf_provider_digitalocean.database_firewall import (
@@ -146,7 +156,11 @@ class ManagedPostgres(Construct):
             for_platform=consumer == PLATFORM,
         )["password"]
         return DatabaseLogin(
-            endpoint=self.endpoint, database=database.name, username=user.name, password=password
+            endpoint=self.endpoint,
+            database=database.name,
+            username=user.name,
+            password=password,
+            ca_certificate=self.ca_certificate,
         )
 
     def _external_login(self, consumer: str, config: ExternalPostgresConfig) -> DatabaseLogin:

@@ -4,21 +4,20 @@ The editor is behind the ``EloTeam`` forward-auth rule; ``/webhook`` on the same
 without auth, because external systems call it. State lives in PostgreSQL when the environment has it
 (n8n reads ``DB_POSTGRESDB_PASSWORD_FILE`` and, for any of its variables, a ``_FILE`` twin), else in SQLite
 on the volume. The encryption key for stored credentials is generated, kept in Vault and read from a file
-the same way. With a DigitalOcean cluster, TLS is verified against the cluster's own CA.
+the same way. With a DigitalOcean cluster, TLS is verified against the CA that comes with n8n's login
+(the cluster's own), mounted as a Docker config: a CA certificate is public.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import Fn
-from cdktf_cdktf_provider_docker.secret import Secret
 from constructs import Construct
 
 from sprocket_infra import naming
 from sprocket_infra.constructs.probes import wget_probe
-from sprocket_infra.constructs.service_context import SECRET_MODE, SECRETS_DIR, ServiceContext
-from sprocket_infra.constructs.swarm_service import Resources, SecretFile, SwarmServiceProps, VolumeMount
+from sprocket_infra.constructs.service_context import SECRETS_DIR, ServiceContext
+from sprocket_infra.constructs.swarm_service import ConfigFile, Resources, SwarmServiceProps, VolumeMount
 from sprocket_infra.endpoints import DatabaseLogin
 from sprocket_infra.routing import HttpRoute
 
@@ -26,15 +25,15 @@ NAME = "n8n"
 PORT = 5678
 ELO_RULE = "EloTeam"
 WEBHOOK_PATH = "/webhook"
+DATABASE_CA_FILE = "/etc/n8n/postgres-ca.crt"
 
 
 @dataclass(frozen=True, kw_only=True)
 class N8nProps:
     context: ServiceContext
     database: DatabaseLogin | None = None
-    """n8n's own PostgreSQL login. Left out: SQLite on the volume."""
-    database_ca: str | None = None
-    """PEM of the CA that signed the database's certificate (a token). Left out: the system CAs."""
+    """n8n's own PostgreSQL login (with the CA to verify the server against, if it needs one). Left out:
+    SQLite on the volume."""
 
 
 class N8n(Construct):
@@ -57,6 +56,7 @@ class N8n(Construct):
             "GENERIC_TIMEZONE": "UTC",
         }
         secrets = [context.secret(self.encryption_key, owner=NAME, file_name="n8n-encryption-key")]
+        configs: list[ConfigFile] = []
         if props.database is not None:
             login = props.database
             env |= {
@@ -69,17 +69,9 @@ class N8n(Construct):
                 "DB_POSTGRESDB_SSL_ENABLED": "true" if login.sslmode != "disable" else "false",
             }
             secrets.append(context.secret(login.password, owner=NAME, file_name="n8n-db-password"))
-            if props.database_ca is not None:
-                env["DB_POSTGRESDB_SSL_CA_FILE"] = f"{SECRETS_DIR}/postgres-ca.crt"
-                ca = Secret(
-                    self,
-                    "database-ca",
-                    name=f"{NAME}-postgres-ca-{Fn.substr(Fn.sha256(props.database_ca), 0, 10)}",
-                    data=Fn.base64encode(props.database_ca),
-                )
-                secrets.append(
-                    SecretFile(secret=ca, target=f"{SECRETS_DIR}/postgres-ca.crt", mode=SECRET_MODE)
-                )
+            if login.ca_certificate is not None:
+                env["DB_POSTGRESDB_SSL_CA_FILE"] = DATABASE_CA_FILE
+                configs.append(ConfigFile(target=DATABASE_CA_FILE, content=login.ca_certificate))
         self.service = context.routed(
             self,
             "n8n",
@@ -90,6 +82,7 @@ class N8n(Construct):
                 healthcheck=wget_probe(PORT, "/healthz", start_period_s=60),
                 resources=Resources(cpus=1.0, memory_mib=1024),
                 networks=[],
+                configs=configs,
                 secrets=secrets,
                 mounts=[VolumeMount(source="n8n-data", target="/home/node/.n8n")],
                 placement=context.environment.swarm.placement.storage,

@@ -1,9 +1,10 @@
 """``PlatformService``: one catalog entry as a Swarm service, routed by Traefik when it has routes.
 
 Everything about the service comes from its entry and the environment: the image at the environment's
-pinned tag, the settings file rendered for this environment, one Docker secret per secret it needs (read
-from Vault at deploy time), the overlays of the dependencies it uses, its routers with their forward-auth
-rules. Adding an entry to the catalog therefore adds a complete service without touching code.
+pinned tag, the settings file rendered for this environment (and the database's CA certificate, when it
+has one), one Docker secret per secret it needs (read from Vault at deploy time), the overlays of the
+dependencies it uses, its routers with their forward-auth rules. Adding an entry to the catalog therefore
+adds a complete service without touching code.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from sprocket_infra.constructs.traefik_routed_service import TraefikRoutedServic
 from sprocket_infra.constructs.vault_docker_secrets import VaultDockerSecrets
 from sprocket_infra.platform_config.context import RenderContext
 from sprocket_infra.platform_config.dependencies import Layer2Outputs
-from sprocket_infra.platform_config.render import app_config_file, filled, filled_env
+from sprocket_infra.platform_config.render import app_config_file, database_ca_file, filled, filled_env
 from sprocket_infra.platform_config.secret_refs import secret_ref
 from sprocket_infra.routing import HttpRoute, entry_policy
 
@@ -67,7 +68,7 @@ class PlatformService(Construct):
         ctx = props.context
         entry = ctx.entry
         self.name = ctx.service_name(ctx.key)
-        config = app_config_file(ctx)
+        configs = tuple(file for file in (app_config_file(ctx), database_ca_file(ctx)) if file is not None)
         service = SwarmServiceProps(
             name=self.name,
             image=_image(ctx),
@@ -76,7 +77,7 @@ class PlatformService(Construct):
             networks=_networks(entry, props),
             env=filled_env(ctx),
             command=None if entry.command is None else filled(ctx, entry.command),
-            configs=() if config is None else (config,),
+            configs=configs,
             secrets=self._secrets(ctx, props.vault_secrets),
             mounts=()
             if entry.volume is None

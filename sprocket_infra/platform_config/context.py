@@ -17,6 +17,10 @@ from sprocket_infra.endpoints import Bucket, DatabaseLogin
 from sprocket_infra.platform_config import dependencies
 from sprocket_infra.platform_config.dependencies import Layer2Outputs
 
+POSTGRES_CA_FILE = "/app/config/postgres-ca.crt"
+"""Where a service that uses PostgreSQL finds the CA to verify the server against, when its login brings
+one (a Docker config: a CA certificate is public). One path for every app, so the settings name it once."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class RenderContext:

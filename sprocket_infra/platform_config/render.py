@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from sprocket_infra import naming
 from sprocket_infra.catalog.model import PLACEHOLDER
 from sprocket_infra.constructs.swarm_service import ConfigFile
-from sprocket_infra.platform_config.context import RenderContext
+from sprocket_infra.platform_config.context import POSTGRES_CA_FILE, RenderContext
 from sprocket_infra.platform_config.document import json_document, text
 from sprocket_infra.platform_config.sections import SECTIONS, Settings
 
@@ -41,6 +41,15 @@ def app_config_file(ctx: RenderContext) -> ConfigFile | None:
     if config is None:
         return None
     return ConfigFile(target=config.path, content=json_document(app_settings(ctx)))
+
+
+def database_ca_file(ctx: RenderContext) -> ConfigFile | None:
+    """The PostgreSQL server's CA at :data:`POSTGRES_CA_FILE`, for an entry that uses PostgreSQL where its
+    login brings a CA (the settings' ``ssl.caFile`` points there); None otherwise."""
+    login = ctx.database
+    if "postgres" not in ctx.entry.uses or login is None or login.ca_certificate is None:
+        return None
+    return ConfigFile(target=POSTGRES_CA_FILE, content=login.ca_certificate)
 
 
 def placeholder_values(ctx: RenderContext) -> Mapping[str, str]:

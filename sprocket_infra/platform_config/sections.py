@@ -6,7 +6,8 @@ they name, so the catalog check can prove those exist. Deliberate changes from t
 
 * no credential is ever a value: every secret is a ``*File`` path under ``/app/secret`` (the Celery
   backend URL used to carry the Redis password, the S3 key ID sat in plain config);
-* TLS to PostgreSQL is verified (``rejectUnauthorized: true``; the original turned verification off);
+* TLS to PostgreSQL is verified (``rejectUnauthorized: true``; the original turned verification off),
+  against the server's own CA where layer2 hands one out (``ssl.caFile``, a DigitalOcean cluster's);
 * ``bucketNames.replays`` is the replays bucket everywhere (image generation pointed it at the general one);
 * ``parsed_object_prefix`` and the Celery queue follow the environment (they were ``dev`` and
   ``main-celery``), and Redis prefixes and queue names use the same environment name.
@@ -22,7 +23,7 @@ from sprocket_infra import naming
 from sprocket_infra.catalog.dependencies import Dependency
 from sprocket_infra.catalog.model import SectionNeeds
 from sprocket_infra.endpoints import DatabaseLogin, ServiceEndpoint
-from sprocket_infra.platform_config.context import RenderContext
+from sprocket_infra.platform_config.context import POSTGRES_CA_FILE, RenderContext
 from sprocket_infra.platform_config.document import text
 
 Settings = dict[str, Any]
@@ -111,14 +112,20 @@ def _minio(ctx: RenderContext) -> Settings:
 
 
 def _connection(ctx: RenderContext, login: DatabaseLogin) -> Settings:
-    """PostgreSQL connection settings; TLS is verified whenever the login asks for TLS at all."""
+    """PostgreSQL connection settings; TLS is verified whenever the login asks for TLS at all, against the
+    server's CA file when the login brings one (the app reads the file, as with ``passwordFile``)."""
+    ssl: Settings | bool = False
+    if login.sslmode != "disable":
+        ssl = {"rejectUnauthorized": True}
+        if login.ca_certificate is not None:
+            ssl["caFile"] = POSTGRES_CA_FILE
     return {
         "host": login.endpoint.host,
         "port": login.endpoint.port,
         "database": login.database,
         "passwordFile": ctx.secret_path("database-password"),
         "sslmode": login.sslmode,
-        "ssl": {"rejectUnauthorized": True} if login.sslmode != "disable" else False,
+        "ssl": ssl,
     }
 
 

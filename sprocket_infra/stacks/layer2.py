@@ -124,7 +124,8 @@ class Layer2Stack(SprocketStack):
             )
         self.database_logins: Mapping[str, DatabaseLogin] = postgres.logins if postgres else {}
         """Consumer -> its own database and login; key ``platform`` for the apps. Empty when the
-        environment has no PostgreSQL (``layer2.postgres.kind: none``, e.g. ``local``)."""
+        environment has no PostgreSQL (``layer2.postgres.kind: none``, e.g. ``local``). Each login carries
+        the server's CA certificate where clients need one to verify TLS (a DigitalOcean cluster)."""
 
         storage = PlatformBuckets(
             self,
@@ -221,15 +222,7 @@ class Layer2Stack(SprocketStack):
                 database=self.database_logins.get("grafana"),
             ),
         )
-        N8n(
-            self,
-            "n8n",
-            N8nProps(
-                context=context,
-                database=self.database_logins.get("n8n"),
-                database_ca=self._database_ca(postgres),
-            ),
-        )
+        N8n(self, "n8n", N8nProps(context=context, database=self.database_logins.get("n8n")))
         self._gatus = Gatus(self, "gatus", GatusProps(context=context, webhook=manual["gatus-alert-webhook"]))
 
     def gatus_targets(self) -> tuple[StatusEndpoint, ...]:
@@ -248,11 +241,3 @@ class Layer2Stack(SprocketStack):
             internal=True,
             options=encrypted,
         )
-
-    def _database_ca(self, postgres: ManagedPostgres | None) -> str | None:
-        """The managed cluster's CA certificate (public), so clients can verify the server."""
-        if postgres is None or postgres.cluster_id is None:
-            return None
-        from cdktf_cdktf_provider_digitalocean.data_digitalocean_database_ca import DataDigitaloceanDatabaseCa
-
-        return DataDigitaloceanDatabaseCa(self, "postgres-ca", cluster_id=postgres.cluster_id).certificate

@@ -15,8 +15,9 @@ from cdktf_cdktf_provider_docker.network import Network
 from cdktf_cdktf_provider_docker.provider import DockerProvider
 
 from sprocket_infra.catalog import load_catalog
+from sprocket_infra.platform_config.context import POSTGRES_CA_FILE
 from sprocket_infra.platform_config.document import json_document
-from tests.synth_json import resources, services
+from tests.synth_json import data_sources, resources, services
 
 Stacks = dict[str, dict[str, Any]]
 SynthStacks = Callable[[str], Stacks]
@@ -40,13 +41,23 @@ def decoded(data: str) -> str:
     return "".join(pieces)
 
 
+def mounted_config(stack: dict[str, Any], body: dict[str, Any], target: str) -> dict[str, Any] | None:
+    """The ``docker_config`` resource ``body`` mounts at ``target``, or None if it mounts none there."""
+    for config in body["task_spec"]["container_spec"].get("configs", []):
+        if config["file_name"] == target:
+            logical_id = config["config_id"].removeprefix("${docker_config.").split(".")[0]
+            return resources(stack, "docker_config")[logical_id]
+    return None
+
+
 def settings(synth_stacks: SynthStacks, environment: str, key: str) -> dict[str, Any]:
     """The parsed settings file of catalog entry ``key`` in ``environment``."""
     stack = synth_stacks(environment)["platform"]
-    body = services(stack)[f"{environment}-{key}"]
-    (config,) = body["task_spec"]["container_spec"]["configs"]
-    logical_id = config["config_id"].removeprefix("${docker_config.").split(".")[0]
-    return json.loads(decoded(resources(stack, "docker_config")[logical_id]["data"]))
+    entry = load_catalog().services[key]
+    assert entry.config is not None, key
+    config = mounted_config(stack, services(stack)[f"{environment}-{key}"], entry.config.path)
+    assert config is not None, key
+    return json.loads(decoded(config["data"]))
 
 
 def leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
@@ -138,11 +149,47 @@ def test_environments_without_object_storage_get_no_s3_settings(synth_stacks: Sy
 
 def test_database_tls_is_verified(synth_stacks: SynthStacks) -> None:
     db = settings(synth_stacks, "prod", "core")["db"]
-    assert db["ssl"] == {"rejectUnauthorized": True}
+    assert db["ssl"] == {"caFile": POSTGRES_CA_FILE, "rejectUnauthorized": True}
     assert db["sslmode"] == "require"
     assert db["passwordFile"] == "/app/secret/db-password.txt"
     knex = settings(synth_stacks, "prod", "image-generation-frontend")["knex"]
-    assert knex["ssl"] == {"rejectUnauthorized": True}
+    assert knex["ssl"] == {"caFile": POSTGRES_CA_FILE, "rejectUnauthorized": True}
+
+
+def test_apps_verify_the_managed_cluster_against_its_ca_read_from_layer2(synth_stacks: SynthStacks) -> None:
+    """A DigitalOcean cluster signs with a CA of its own that no trust store holds. layer2 reads it once;
+    every app that uses PostgreSQL mounts it from layer2's remote state, and n8n mounts the same one."""
+    stacks = synth_stacks("prod")
+    layer2, platform = stacks["layer2"], stacks["platform"]
+    (ca_id,) = data_sources(layer2, "digitalocean_database_ca")
+    certificate = f"data.digitalocean_database_ca.{ca_id}.certificate"
+    (output,) = [name for name, body in layer2["output"].items() if body["value"] == f"${{{certificate}}}"]
+    from_layer2 = f"data.terraform_remote_state.cross-stack-reference-input-layer2.outputs.{output}"
+    users = {key for key, entry in load_catalog().services.items() if "postgres" in entry.uses}
+    assert users
+    for key in load_catalog().services:
+        config = mounted_config(platform, services(platform)[f"prod-{key}"], POSTGRES_CA_FILE)
+        if key not in users:
+            assert config is None, key
+            continue
+        assert config is not None, key
+        assert config["data"] == f"${{base64encode({from_layer2})}}", key
+    n8n = services(layer2)["n8n"]
+    ca_file = n8n["task_spec"]["container_spec"]["env"]["DB_POSTGRESDB_SSL_CA_FILE"]
+    n8n_config = mounted_config(layer2, n8n, ca_file)
+    assert n8n_config is not None
+    assert n8n_config["data"] == f"${{base64encode({certificate})}}"
+
+
+@pytest.mark.parametrize("environment", ["local", "lan"])
+def test_no_ca_is_mounted_where_the_server_needs_none(synth_stacks: SynthStacks, environment: str) -> None:
+    """lan's PostgreSQL is a plain host (system CAs apply) and local has none: nothing to mount."""
+    platform = synth_stacks(environment)["platform"]
+    for body in services(platform).values():
+        assert mounted_config(platform, body, POSTGRES_CA_FILE) is None, body["name"]
+    assert not data_sources(synth_stacks(environment)["layer2"], "digitalocean_database_ca")
+    if environment == "lan":
+        assert settings(synth_stacks, "lan", "core")["db"]["ssl"] == {"rejectUnauthorized": True}
 
 
 def test_a_managed_database_host_is_a_deploy_time_reference(synth_stacks: SynthStacks) -> None:

@@ -15,7 +15,8 @@ from sprocket_infra import naming
 from sprocket_infra.catalog import CATALOG_FILE, Catalog, load_catalog, parse_catalog
 from sprocket_infra.catalog.dependencies import credential_owner
 from sprocket_infra.catalog.vocabulary import default_vocabulary
-from sprocket_infra.config import Environment, load_environment
+from sprocket_infra.config import Environment, ExistingPostgresConfig, ManagedPostgresConfig, load_environment
+from sprocket_infra.platform_config.context import POSTGRES_CA_FILE
 from sprocket_infra.stacks.layer1 import Layer1Stack
 from sprocket_infra.stacks.layer2 import Layer2Stack
 from sprocket_infra.stacks.platform import PlatformStack
@@ -104,10 +105,14 @@ def test_dgraph_is_private_except_the_alpha_behind_elo_team(
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_every_entry_with_settings_mounts_them(synth_stacks: SynthStacks, environment: str) -> None:
+    """The settings file, plus the database's CA where a DigitalOcean cluster brings one."""
     stack = platform(synth_stacks, environment)
+    postgres = load_environment(environment).layer2.postgres
+    cluster_ca = isinstance(postgres, ManagedPostgresConfig | ExistingPostgresConfig)
     for key, entry in load_catalog().services.items():
         configs = service(stack, environment, key)["task_spec"]["container_spec"].get("configs", [])
         expected = [] if entry.config is None else [entry.config.path]
+        expected += [POSTGRES_CA_FILE] if cluster_ca and "postgres" in entry.uses else []
         assert [config["file_name"] for config in configs] == expected, key
 
 
