@@ -46,6 +46,16 @@ def password_folder(consumer: str) -> str:
     return f"postgres/{consumer}"
 
 
+def password_path(environment: str, consumer: str) -> str:
+    """Logical path of ``consumer``'s password in the infrastructure mount: below ``for-platform`` for the
+    platform, whose policy reads nothing else there. An ``external`` server's passwords are put here by
+    hand, so this is also where an operator (and a test) looks for them."""
+    parts = (
+        (FOR_PLATFORM, password_folder(consumer)) if consumer == PLATFORM else (password_folder(consumer),)
+    )
+    return secret_path(environment, *parts)
+
+
 @dataclass(frozen=True, kw_only=True)
 class ManagedPostgresProps:
     environment: Environment
@@ -165,15 +175,10 @@ class ManagedPostgres(Construct):
 
     def _external_login(self, consumer: str, config: ExternalPostgresConfig) -> DatabaseLogin:
         environment = self.props.environment
-        parts = (
-            (FOR_PLATFORM, password_folder(consumer))
-            if consumer == PLATFORM
-            else (password_folder(consumer),)
-        )
         password = VaultSecretKey(
             name=f"postgres-{consumer}-password",
             mount=INFRASTRUCTURE,
-            path=secret_path(environment.name, *parts),
+            path=password_path(environment.name, consumer),
             key="password",
         )
         return DatabaseLogin(

@@ -1,6 +1,6 @@
 """Which Vault key a platform service's secret is read from, by the secret's stable name.
 
-Operator-provided secrets come from the platform manifest (``secrets.external`` plus the catalog's own);
+Operator-provided secrets come from the platform mount's share of the manifest (``secrets.external``);
 credentials implied by a dependency come from layer2. A credential of a dependency this environment does
 not offer (PostgreSQL in ``local``) resolves to None and is simply not mounted.
 """
@@ -8,14 +8,15 @@ not offer (PostgreSQL in ``local``) resolves to None and is simply not mounted.
 from __future__ import annotations
 
 from sprocket_infra.catalog.dependencies import credential_owner
-from sprocket_infra.catalog.secrets import platform_secrets
 from sprocket_infra.config import Environment
 from sprocket_infra.constructs.vault_docker_secrets import VaultKey
 from sprocket_infra.platform_config.dependencies import Layer2Outputs, credential_key
+from sprocket_infra.secrets.external import external_secrets
+from sprocket_infra.vault.access import PLATFORM
 
 
 def secret_ref(environment: Environment, layer2: Layer2Outputs, name: str) -> VaultKey | None:
     """The Vault key holding secret ``name`` in ``environment``, or None where it does not exist."""
     if credential_owner(name) is not None:
         return credential_key(layer2, name)
-    return platform_secrets(environment.name)[name]
+    return external_secrets(environment.name, mount=PLATFORM)[name]

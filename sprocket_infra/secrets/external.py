@@ -8,7 +8,11 @@ Traefik's forward-auth and Gatus.
 Deliberate fixes to the original layout (inventory 4.4): the Ballchasing token was not per environment
 (``platform/ballchasing``), the Chatwoot key sat outside ``manual/``, and the Discord OAuth keys were
 ``client_id``/``client_secret`` while Google's and Epic's were ``clientId``/``clientSecret``; all OAuth
-clients now use the same keys.
+clients now use the same keys. The original generated core's JWT signing key with ``random`` inside the
+platform stack; a key that changes whenever state is rebuilt logs every user out, so it is provided here.
+
+This is the only list: the bootstrap writes exactly these refs, the platform's catalog may name the
+platform mount's share of them, and a test proves each one is read by some stack.
 """
 
 from __future__ import annotations
@@ -57,6 +61,14 @@ _ENTRIES: tuple[_Entry, ...] = (
     *_oauth("discord", "Discord", "core reads it (discord-client.txt / discord-secret.txt)"),
     *_oauth("epic", "Epic Games", "core reads it (epic-client.txt / epic-secret.txt)"),
     _Entry(
+        "jwt-secret",
+        PLATFORM,
+        "core",
+        "jwtSecret",
+        "CORE_JWT_SECRET",
+        "Key core signs session JWTs with (jwtSecret.txt); 64+ random characters, kept across rebuilds",
+    ),
+    _Entry(
         "steam-api-key",
         PLATFORM,
         "oauth/steam",
@@ -94,7 +106,8 @@ _ENTRIES: tuple[_Entry, ...] = (
         "spaces",
         "accessKeyId",
         "SPACES_ACCESS_KEY_ID",
-        "Spaces (S3) app key ID; the platform's buckets and services using S3 (minio-access.txt)",
+        "S3 key ID for buckets on AWS (provider: aws); the platform's S3 users read it (minio-access.txt). "
+        "Unused where every bucket is on Spaces: layer2 makes that key",
     ),
     _Entry(
         "spaces-secret-access-key",
@@ -102,7 +115,8 @@ _ENTRIES: tuple[_Entry, ...] = (
         "spaces",
         "secretAccessKey",
         "SPACES_SECRET_ACCESS_KEY",
-        "Spaces (S3) app secret key; the platform's buckets and services using S3 (minio-secret.txt)",
+        "S3 secret key for buckets on AWS (provider: aws); the platform's S3 users read it "
+        "(minio-secret.txt). Unused where every bucket is on Spaces: layer2 makes that key",
     ),
     _Entry(
         "forward-auth-client-secret",
@@ -123,8 +137,9 @@ _ENTRIES: tuple[_Entry, ...] = (
 )
 
 
-def external_secrets(env: str) -> SecretManifest:
-    """The externally provided secrets of environment ``env``, by stable name.
+def external_secrets(env: str, *, mount: KvMount | None = None) -> SecretManifest:
+    """The externally provided secrets of environment ``env``, by stable name; only those kept in
+    ``mount`` when it is given (the platform's services may mount only the platform mount's share).
 
     Example: ``external_secrets("prod")["google-client-secret"].path == "prod/manual/oauth/google"``.
     """
@@ -138,4 +153,5 @@ def external_secrets(env: str) -> SecretManifest:
             env_var=entry.env_var,
         )
         for entry in _ENTRIES
+        if mount is None or entry.mount == mount
     )

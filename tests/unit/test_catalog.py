@@ -11,10 +11,11 @@ import yaml
 from sprocket_infra.catalog import CATALOG_FILE, Catalog, CatalogError, load_catalog, parse_catalog
 from sprocket_infra.catalog.checks import environment_problems
 from sprocket_infra.catalog.dependencies import CREDENTIALS
-from sprocket_infra.catalog.secrets import platform_secrets
 from sprocket_infra.catalog.vocabulary import default_vocabulary
 from sprocket_infra.config import PlatformConfig, load_environment
 from sprocket_infra.platform_config.dependencies import CREDENTIAL_KEYS, credential_names
+from sprocket_infra.secrets.external import external_secrets
+from sprocket_infra.vault.access import PLATFORM
 
 SOURCE = "sprocket_infra/catalog/services.yaml"
 
@@ -77,7 +78,7 @@ def test_every_consumed_queue_has_a_publisher_or_is_external() -> None:
 
 @pytest.mark.parametrize("environment", ["local", "lan", "prod"])
 def test_every_secret_is_in_the_manifest_or_generated_by_layer2(environment: str) -> None:
-    manifest = platform_secrets(environment)
+    manifest = external_secrets(environment, mount=PLATFORM)
     for key, entry in load_catalog().services.items():
         for name in entry.secret_files:
             assert name in manifest or name in credential_names(), f"{key} needs unknown secret {name}"
