@@ -1,8 +1,9 @@
 """``InfluxDb``: InfluxDB 2 for Telegraf's metrics and the platform's analytics.
 
-First start creates org ``sprocket``, the ``metrics`` bucket (Telegraf) and the operator; admin password
-and operator token are generated, kept in Vault and read by the image's ``DOCKER_INFLUXDB_INIT_*_FILE``
-variables (documented for the official image), never from a plain env var. An init script then makes the
+First start creates the organization (``ORG``, published as ``org`` for the platform's apps), the
+``metrics`` bucket (Telegraf) and the operator; admin password and operator token are generated, kept in
+Vault and read by the image's ``DOCKER_INFLUXDB_INIT_*_FILE`` variables (documented for the official
+image), never from a plain env var. An init script then makes the
 platform's bucket ``sprocket_<env>`` (which the original read from but never created) with its own
 retention, and scoped logins:
 
@@ -34,6 +35,7 @@ from sprocket_infra.routing import HttpRoute
 NAME = "influxdb"
 PORT = 8086
 ORG = "sprocket"
+"""The one organization; everything (buckets, logins, the apps' settings) lives in it."""
 METRICS_BUCKET = "metrics"
 ADMIN_RULE = "SprocketAdmin"
 INIT_SCRIPT = "/docker-entrypoint-initdb.d/10-sprocket.sh"
@@ -49,8 +51,8 @@ class InfluxDbProps:
 
 
 class InfluxDb(Construct):
-    """Public attributes: ``endpoint``, ``platform_bucket``, ``platform_token``, ``telegraf_password``,
-    ``grafana_password`` (Vault keys)."""
+    """Public attributes: ``endpoint``, ``org``, ``platform_bucket``, ``platform_token``,
+    ``telegraf_password``, ``grafana_password`` (Vault keys)."""
 
     def __init__(self, scope: Construct, construct_id: str, props: InfluxDbProps) -> None:
         super().__init__(scope, construct_id)
@@ -59,6 +61,7 @@ class InfluxDb(Construct):
         secrets = context.secrets
         retention = environment.layer2.retention
         self.endpoint = ServiceEndpoint(host=NAME, port=PORT)
+        self.org = ORG
         self.platform_bucket = naming.influx_platform_bucket(environment)
 
         admin_password, admin_token = (
@@ -97,7 +100,7 @@ class InfluxDb(Construct):
             "DOCKER_INFLUXDB_INIT_USERNAME": "admin",
             "DOCKER_INFLUXDB_INIT_PASSWORD_FILE": f"{SECRETS_DIR}/influx-admin-password",
             "DOCKER_INFLUXDB_INIT_ADMIN_TOKEN_FILE": f"{SECRETS_DIR}/influx-admin-token",
-            "DOCKER_INFLUXDB_INIT_ORG": ORG,
+            "DOCKER_INFLUXDB_INIT_ORG": self.org,
             "DOCKER_INFLUXDB_INIT_BUCKET": METRICS_BUCKET,
             "DOCKER_INFLUXDB_INIT_RETENTION": f"{retention.metrics_days}d",
             "SPROCKET_PLATFORM_BUCKET": self.platform_bucket,

@@ -28,9 +28,6 @@ from sprocket_infra.platform_config.document import text
 
 Settings = dict[str, Any]
 
-INFLUX_ORG = "sprocket"
-"""InfluxDB organization layer2 sets up (DOCKER_INFLUXDB_INIT_ORG); not yet one of layer2's attributes."""
-
 S3_PORT = 443
 """Object storage is always reached over HTTPS."""
 
@@ -141,7 +138,7 @@ def _influx(ctx: RenderContext) -> Settings:
     return {
         "influx": {
             "address": f"http://{influx.host}:{text(influx.port)}",
-            "org": INFLUX_ORG,
+            "org": ctx.layer2.influx_org,
             "bucket": ctx.layer2.influx_platform_bucket,
             "tokenFile": ctx.secret_path("influx-token"),
         }

@@ -162,6 +162,8 @@ class Layer2Stack(SprocketStack):
         influx = InfluxDb(self, "influxdb", InfluxDbProps(context=context))
         self.influx: ServiceEndpoint = influx.endpoint
         """InfluxDB 2 on the data and monitoring networks (``influxdb:8086``)."""
+        self.influx_org: str = influx.org
+        """The organization InfluxDB is set up with; the apps' clients name it on every write and query."""
         self.influx_platform_bucket: str = influx.platform_bucket
         """The platform's bucket, ``sprocket_<env>`` (also a 1.x database of the same name)."""
         self.influx_platform_token: VaultKey = influx.platform_token

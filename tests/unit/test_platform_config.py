@@ -6,7 +6,8 @@ import base64
 import json
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from cdktf import TerraformStack, Token
@@ -15,8 +16,12 @@ from cdktf_cdktf_provider_docker.network import Network
 from cdktf_cdktf_provider_docker.provider import DockerProvider
 
 from sprocket_infra.catalog import load_catalog
-from sprocket_infra.platform_config.context import POSTGRES_CA_FILE
+from sprocket_infra.config import load_environment
+from sprocket_infra.endpoints import ServiceEndpoint
+from sprocket_infra.platform_config.context import POSTGRES_CA_FILE, RenderContext
+from sprocket_infra.platform_config.dependencies import Layer2Outputs
 from sprocket_infra.platform_config.document import json_document
+from sprocket_infra.platform_config.sections import SECTIONS
 from tests.synth_json import data_sources, resources, services
 
 Stacks = dict[str, dict[str, Any]]
@@ -199,6 +204,34 @@ def test_a_managed_database_host_is_a_deploy_time_reference(synth_stacks: SynthS
 
 def test_local_has_no_database_settings(synth_stacks: SynthStacks) -> None:
     assert "db" not in settings(synth_stacks, "local", "core")
+
+
+# --- InfluxDB ----------------------------------------------------------------------------------------------
+
+
+def test_the_influx_organization_is_the_one_layer2_publishes() -> None:
+    """The section reads layer2's organization; a layer2 set up with another one is followed, not guessed."""
+    layer2 = SimpleNamespace(
+        influx=ServiceEndpoint(host="influxdb", port=8086),
+        influx_org="league-metrics",
+        influx_platform_bucket="sprocket_local",
+    )
+    ctx = RenderContext(
+        environment=load_environment("local"),
+        catalog=load_catalog(),
+        layer2=cast(Layer2Outputs, layer2),
+        key="server-analytics",
+    )
+    assert SECTIONS["influx"].build(ctx)["influx"]["org"] == "league-metrics"
+
+
+@pytest.mark.parametrize("environment", ["local", "prod"])
+def test_apps_use_the_organization_influxdb_is_set_up_with(
+    synth_stacks: SynthStacks, environment: str
+) -> None:
+    influxdb = services(synth_stacks(environment)["layer2"])["influxdb"]
+    organization = influxdb["task_spec"]["container_spec"]["env"]["DOCKER_INFLUXDB_INIT_ORG"]
+    assert settings(synth_stacks, environment, "server-analytics")["influx"]["org"] == organization
 
 
 # --- public addresses --------------------------------------------------------------------------------------
