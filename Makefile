@@ -13,7 +13,14 @@ export PATH := $(abspath $(NODE_HOME)/bin):$(abspath $(BIN)):$(PATH)
 export CHECKPOINT_DISABLE := 1
 export SPROCKET_ENV ?= local
 
-.PHONY: setup synth test lint fmt bench clean
+# checkov pins dozens of libraries (pydantic among them) at versions that clash with ours, so it lives in a
+# venv of its own and the project only ever runs its binary.
+SCAN_VENV := .venv-scan
+CHECKOV_VERSION := 3.3.30
+# Named after the version, so changing the pin reinstalls and nothing else does.
+SCAN_STAMP := $(SCAN_VENV)/.checkov-$(CHECKOV_VERSION)
+
+.PHONY: setup synth test scan lint fmt bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -36,8 +43,19 @@ synth: setup
 	@$(CDKTF) synth >$(VENV)/synth.log 2>&1 || { cat $(VENV)/synth.log; exit 1; }
 	@echo "synth: $(SPROCKET_ENV) -> cdktf.out/stacks/{layer1,layer2,platform}"
 
-test: setup
+$(SCAN_STAMP):
+	@echo "setup: checkov $(CHECKOV_VERSION) into $(SCAN_VENV)"
+	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	@$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION) \
+		>$(SCAN_VENV)/pip.log 2>&1 || { cat $(SCAN_VENV)/pip.log; exit 1; }
+	@touch $@
+
+test: setup $(SCAN_STAMP)
 	@$(BIN)/python -m pytest
+
+# The security scan alone: checkov over every environment's synthesized stacks, offline.
+scan: setup $(SCAN_STAMP)
+	@$(BIN)/python -m pytest -q tests/integration/test_security_scan.py
 
 lint: setup
 	@$(BIN)/ruff check .
