@@ -39,7 +39,8 @@ def parse_catalog(data: Any, *, source: str, vocabulary: Vocabulary) -> Catalog:
         )
     except ValidationError as exc:
         problems += [_describe(error) for error in exc.errors()]
-    raw_entries = data.get("services") if isinstance(data.get("services"), dict) else {}
+    services = data.get("services")
+    raw_entries: dict[str, Any] = services if isinstance(services, dict) else {}
     entries: dict[str, ServiceEntry] = {}
     for key, raw in raw_entries.items():
         try:

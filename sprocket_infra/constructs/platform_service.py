@@ -17,6 +17,7 @@ from cdktf import Token
 from constructs import Construct
 
 from sprocket_infra import naming
+from sprocket_infra.catalog.dependencies import Dependency
 from sprocket_infra.catalog.model import ALPHA_GATE_RULE, Route, ServiceEntry
 from sprocket_infra.catalog.model import Healthcheck as HealthcheckSpec
 from sprocket_infra.constructs.swarm_service import (
@@ -49,7 +50,7 @@ class PlatformServiceProps:
     """layer1's overlay; joined only when the entry has routes."""
     networks: Mapping[str, NamedNetwork]
     """The platform's own overlays by purpose (``platform``, ``dgraph``)."""
-    dependency_networks: Mapping[str, NamedNetwork]
+    dependency_networks: Mapping[Dependency, NamedNetwork]
     """layer2's overlay per dependency (``redis`` -> data network); managed ones have none."""
     vault_secrets: VaultDockerSecrets
     """The stack's one reader of Vault, shared by all services so each secret path is read once."""
@@ -155,7 +156,7 @@ def _route(ctx: RenderContext, route: Route, service_name: str) -> HttpRoute:
 def _healthcheck(entry: ServiceEntry, layer2: Layer2Outputs) -> Healthcheck:
     spec = entry.healthcheck
     return Healthcheck(
-        test=_probe(spec, entry.port, layer2),
+        test=tuple(_probe(spec, entry.port, layer2)),
         interval_s=spec.interval_s,
         timeout_s=spec.timeout_s,
         retries=spec.retries,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib.resources import files
+from typing import TYPE_CHECKING
 
 from cdktf import Fn, TerraformResourceLifecycle
 from constructs import Construct
@@ -33,6 +34,9 @@ from sprocket_infra.constructs.swarm_service import (
 )
 from sprocket_infra.constructs.traefik_routed_service import TraefikRoutedService, TraefikRoutedServiceProps
 from sprocket_infra.routing import HttpRoute, entry_policy
+
+if TYPE_CHECKING:
+    from cdktf_cdktf_provider_digitalocean.spaces_bucket import SpacesBucket
 
 PORT = 8200
 CONFIG_PATH = "/vault/config/vault.hcl"
@@ -107,7 +111,7 @@ class VaultWithS3Backend(Construct):
         }
         secrets: list[SecretFile] = []
         mounts: list[VolumeMount | BindMount] = [BindMount(source=vault.unseal.keys_dir, target=KEYS_DIR)]
-        self.bucket = None
+        self.bucket: SpacesBucket | None = None
         if isinstance(vault.storage, S3Storage):
             credentials = self._spaces_bucket(environment, vault.storage)
             secrets.append(SecretFile(secret=credentials, target=S3_CREDENTIALS_PATH))
@@ -153,7 +157,7 @@ class VaultWithS3Backend(Construct):
         from cdktf_cdktf_provider_digitalocean.spaces_key import SpacesKey, SpacesKeyGrant
         from cdktf_cdktf_provider_docker.secret import Secret
 
-        self.bucket = SpacesBucket(
+        bucket = SpacesBucket(
             self,
             "bucket",
             name=storage.bucket,
@@ -162,11 +166,12 @@ class VaultWithS3Backend(Construct):
             versioning={"enabled": True},
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
         )
+        self.bucket = bucket
         key = SpacesKey(
             self,
             "bucket-key",
             name=f"{environment.name}-vault-storage",
-            grant=[SpacesKeyGrant(bucket=self.bucket.name, permission="readwrite")],
+            grant=[SpacesKeyGrant(bucket=bucket.name, permission="readwrite")],
         )
         credentials = Fn.format(
             "[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n",

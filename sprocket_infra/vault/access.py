@@ -353,9 +353,9 @@ def _merged_rules(grants: Iterable[Grant]) -> dict[str, set[str]]:
             rules.setdefault(path, set()).update(capabilities)
     # Vault uses only the most specific matching rule, so a narrow rule must repeat what broader ones give.
     for narrow in rules:
-        for broad, capabilities in list(rules.items()):
+        for broad, inherited in list(rules.items()):
             if broad != narrow and _glob_covers(broad, narrow):
-                rules[narrow].update(capabilities)
+                rules[narrow].update(inherited)
     return rules
 
 

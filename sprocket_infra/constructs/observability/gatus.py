@@ -28,7 +28,7 @@ import jsii
 import yaml
 from cdktf import IResolveContext, IStringProducer, Lazy, TerraformResourceLifecycle, TerraformStack
 from cdktf_cdktf_provider_docker.secret import Secret
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from sprocket_infra import naming
 from sprocket_infra.constructs.service_context import SECRET_MODE, ServiceContext
@@ -112,7 +112,7 @@ def status_endpoints(
     return tuple(endpoints[host] for host in sorted(endpoints))
 
 
-def routed_in_app(root: Construct, environment: str) -> list[tuple[str, HttpRoute | TcpRoute]]:
+def routed_in_app(root: IConstruct, environment: str) -> list[tuple[str, HttpRoute | TcpRoute]]:
     """Every route of every :class:`TraefikRoutedService` of ``environment`` under ``root``."""
     found: list[tuple[str, HttpRoute | TcpRoute]] = []
     for construct in root.node.find_all():
