@@ -1,8 +1,10 @@
 """``sprocket-infra``: operator commands around Vault (apply the access description, bootstrap secrets).
 
 Commands stay thin: they parse options, call plain functions, and render the result as a rich table for
-humans or JSON (``--json``) for scripts. Expected failures (Vault unreachable, token refused, unreadable
-source file, bad environment name) print one ``error:`` line and exit 1 without a traceback. No secret
+humans or JSON (``--json``) for scripts. The ``secrets`` commands load the environment's config file, the
+same one synth reads, because which secrets an environment needs follows from it (an AWS bucket, an
+external PostgreSQL). Expected failures (Vault unreachable, token refused, unreadable source file, bad
+environment name or config file) print one ``error:`` line and exit 1 without a traceback. No secret
 value is ever printed: reports carry paths, keys, statuses and sources only, and every error line is
 additionally scrubbed of the values and token in play. Pretty exceptions are off so that even an
 unexpected crash can't render local variables.
@@ -23,10 +25,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from sprocket_infra.config import CONFIG_DIR, ConfigError, load_environment
 from sprocket_infra.secrets.bootstrap import Report, Status, bootstrap, check
 from sprocket_infra.secrets.external import external_secrets
+from sprocket_infra.secrets.manifest import SecretManifest
 from sprocket_infra.secrets.sources import SourceError, collect_values
-from sprocket_infra.vault.access import policy_hcl, vault_access
+from sprocket_infra.vault.access import check_env_name, policy_hcl, vault_access
 from sprocket_infra.vault.apply import Change, apply_access
 from sprocket_infra.vault.client import VaultKvStore, VaultOperationError, connect
 
@@ -46,6 +50,14 @@ app.add_typer(vault_app, name="vault", no_args_is_help=True)
 
 EnvOption = Annotated[
     str, typer.Option("--env", help="Environment whose Vault paths to use.", envvar="SPROCKET_ENV")
+]
+ConfigDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config-dir",
+        help="Directory holding <env>.yaml (default: the repository's config/), as for synth.",
+        envvar="SPROCKET_CONFIG_DIR",
+    ),
 ]
 VaultAddrOption = Annotated[
     str | None,
@@ -103,10 +115,18 @@ def _cli_errors(redact: _Redactor) -> Iterator[None]:
     """Turn expected failures into one ``error:`` line on stderr and exit code 1."""
     try:
         yield
-    except (VaultOperationError, SourceError, ValueError, KeyError) as error:
+    except (VaultOperationError, SourceError, ConfigError, ValueError, KeyError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
-        typer.echo(f"error: {redact(str(message))}", err=True)
+        # A config file with several bad keys reports one per line; keep the promise of a single line.
+        one_line = "; ".join(line.strip() for line in str(message).splitlines() if line.strip())
+        typer.echo(f"error: {redact(one_line)}", err=True)
         raise typer.Exit(code=1) from None
+
+
+def _manifest(env: str, config_dir: Path | None) -> SecretManifest:
+    """The secrets ``env`` needs, from its config file: the name is checked first so that a typo gets the
+    naming rule rather than a file lookup."""
+    return external_secrets(load_environment(check_env_name(env), config_dir=config_dir or CONFIG_DIR))
 
 
 def _console() -> Console:
@@ -185,6 +205,7 @@ def _show_changes(env: str, changes: Iterable[Change], *, dry_run: bool, as_json
 @secrets_app.command("bootstrap")
 def secrets_bootstrap(
     env: EnvOption = "local",
+    config_dir: ConfigDirOption = None,
     vault_addr: VaultAddrOption = None,
     vault_token: VaultTokenOption = None,
     dotenv: DotenvOption = None,
@@ -199,7 +220,7 @@ def secrets_bootstrap(
     redact = _Redactor()
     redact.protect([vault_token])
     with _cli_errors(redact):
-        manifest = external_secrets(env)
+        manifest = _manifest(env, config_dir)
         values = collect_values(manifest.env_vars, dotenv=dotenv, doppler_json=doppler_json)
         redact.protect(item.value for item in values.values())
         store = VaultKvStore(connect(vault_addr, vault_token))
@@ -211,6 +232,7 @@ def secrets_bootstrap(
 @secrets_app.command("check")
 def secrets_check(
     env: EnvOption = "local",
+    config_dir: ConfigDirOption = None,
     vault_addr: VaultAddrOption = None,
     vault_token: VaultTokenOption = None,
     as_json: JsonOption = False,
@@ -219,17 +241,19 @@ def secrets_check(
     redact = _Redactor()
     redact.protect([vault_token])
     with _cli_errors(redact):
-        manifest = external_secrets(env)
+        manifest = _manifest(env, config_dir)
         report = check(VaultKvStore(connect(vault_addr, vault_token)), manifest, env=env)
     _show_report("check", report, as_json=as_json)
     raise typer.Exit(code=0 if report.ok else 1)
 
 
 @secrets_app.command("list")
-def secrets_list(env: EnvOption = "local", as_json: JsonOption = False) -> None:
+def secrets_list(
+    env: EnvOption = "local", config_dir: ConfigDirOption = None, as_json: JsonOption = False
+) -> None:
     """List the externally provided secrets: name, Vault path and key, and the variable to set."""
     with _cli_errors(_Redactor()):
-        manifest = external_secrets(env)
+        manifest = _manifest(env, config_dir)
     if as_json:
         _print_json(
             [

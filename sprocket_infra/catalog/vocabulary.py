@@ -7,8 +7,7 @@ and a test can validate a catalog against a vocabulary of its own.
 from __future__ import annotations
 
 from sprocket_infra.catalog.model import Vocabulary
-from sprocket_infra.config import DEFAULT_ENVIRONMENT
-from sprocket_infra.secrets.external import external_secrets
+from sprocket_infra.secrets.external import common_secret_names
 from sprocket_infra.vault.access import PLATFORM
 
 
@@ -16,12 +15,12 @@ def default_vocabulary() -> Vocabulary:
     """Operator-provided secrets of the platform mount (the one the platform policy reads) and every
     settings section.
 
-    Secret *names* are the same in every environment (only their Vault paths differ), so the default
-    environment's manifest lists them.
+    Only the secrets every environment has: the catalog knows no environment, and an entry some
+    configurations add (the AWS bucket key) reaches services through layer2, never by name.
     """
     from sprocket_infra.platform_config.sections import SECTIONS
 
     return Vocabulary(
-        secrets=frozenset(external_secrets(DEFAULT_ENVIRONMENT, mount=PLATFORM)),
+        secrets=common_secret_names(mount=PLATFORM),
         sections={name: section.needs for name, section in SECTIONS.items()},
     )

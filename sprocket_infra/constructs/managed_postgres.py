@@ -6,8 +6,9 @@ database and its own user, and the cluster's admin login is never handed to a se
 * ``managed``: a DigitalOcean cluster created here (deletion-protected);
 * ``existing``: a DigitalOcean cluster made by hand, looked up by name; layer2 adds databases, users and
   the firewall to it;
-* ``external``: a server layer2 does not manage at all (a LAN box); databases and users must exist, and
-  their passwords must be in Vault at the paths a managed cluster would use.
+* ``external``: a server layer2 does not manage at all (a LAN box); databases and users must exist. Their
+  passwords are entries of the environment's secrets manifest (``postgres-<consumer>-password``), at the
+  paths a managed cluster's would be kept at, so ``sprocket-infra secrets bootstrap`` writes and checks them.
 
 In both DigitalOcean modes the firewall admits only the configured trusted sources (the Swarm nodes), the
 cluster's CA certificate is read once and handed out with every login (clients verify TLS against it), and
@@ -32,9 +33,9 @@ from sprocket_infra.config import (
     ExternalPostgresConfig,
     ManagedPostgresConfig,
 )
-from sprocket_infra.constructs.vault_secrets import Layer2Secrets, VaultSecretKey
+from sprocket_infra.constructs.vault_secrets import Layer2Secrets
 from sprocket_infra.endpoints import DatabaseLogin, ServiceEndpoint
-from sprocket_infra.vault.access import FOR_PLATFORM, INFRASTRUCTURE, secret_path
+from sprocket_infra.secrets.external import external_secrets
 
 MANAGED_PORT = 25060
 """DigitalOcean managed PostgreSQL always listens here (the pooler uses 25061)."""
@@ -42,18 +43,10 @@ PLATFORM = "platform"
 
 
 def password_folder(consumer: str) -> str:
-    """Folder of ``consumer``'s password under the infrastructure mount (below ``for-platform`` or not)."""
+    """Folder of ``consumer``'s password under the infrastructure mount (below ``for-platform`` for the
+    platform, whose policy reads nothing else there). The manifest places an ``external`` server's
+    passwords at the same paths; a test keeps both agreeing."""
     return f"postgres/{consumer}"
-
-
-def password_path(environment: str, consumer: str) -> str:
-    """Logical path of ``consumer``'s password in the infrastructure mount: below ``for-platform`` for the
-    platform, whose policy reads nothing else there. An ``external`` server's passwords are put here by
-    hand, so this is also where an operator (and a test) looks for them."""
-    parts = (
-        (FOR_PLATFORM, password_folder(consumer)) if consumer == PLATFORM else (password_folder(consumer),)
-    )
-    return secret_path(environment, *parts)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -175,12 +168,7 @@ class ManagedPostgres(Construct):
 
     def _external_login(self, consumer: str, config: ExternalPostgresConfig) -> DatabaseLogin:
         environment = self.props.environment
-        password = VaultSecretKey(
-            name=f"postgres-{consumer}-password",
-            mount=INFRASTRUCTURE,
-            path=password_path(environment.name, consumer),
-            key="password",
-        )
+        password = external_secrets(environment)[f"postgres-{consumer}-password"]
         return DatabaseLogin(
             endpoint=self.endpoint,
             database=naming.database_name(environment, consumer),

@@ -3,8 +3,9 @@
 The original shared one account-wide Spaces key between every app service. When every bucket is on
 Spaces, a ``digitalocean_spaces_key`` with a read-write grant on exactly these buckets is made here and
 kept in Vault for the platform. AWS buckets (or a mix) use the operator-provided key pair from the secrets
-manifest instead (``spaces-access-key-id`` / ``spaces-secret-access-key``), because an IAM user per
-environment is an account decision this code should not make silently.
+manifest instead (``aws-s3-access-key-id`` / ``aws-s3-secret-access-key``, which the manifest lists only for
+such environments), because an IAM user per environment is an account decision this code should not make
+silently.
 """
 
 from __future__ import annotations
@@ -59,9 +60,9 @@ class PlatformBuckets(Construct):
         if all(config.provider == "spaces" for config in props.buckets.values()):
             self.login = self._spaces_key(environment, made, props.secrets)
         else:
-            manual = external_secrets(environment.name)
+            manual = external_secrets(environment)
             self.login = Login(
-                username=manual["spaces-access-key-id"], password=manual["spaces-secret-access-key"]
+                username=manual["aws-s3-access-key-id"], password=manual["aws-s3-secret-access-key"]
             )
 
     def _spaces_key(

@@ -19,4 +19,4 @@ def secret_ref(environment: Environment, layer2: Layer2Outputs, name: str) -> Va
     """The Vault key holding secret ``name`` in ``environment``, or None where it does not exist."""
     if credential_owner(name) is not None:
         return credential_key(layer2, name)
-    return external_secrets(environment.name, mount=PLATFORM)[name]
+    return external_secrets(environment, mount=PLATFORM)[name]

@@ -1,9 +1,17 @@
-"""Secrets that come from outside (OAuth apps, API tokens, webhooks): where each lives in Vault.
+"""Secrets that come from outside (OAuth apps, API tokens, webhooks, hand-made logins): where each lives.
 
 Nothing generates these; an operator puts them into Doppler (or a ``.env``) and
-``sprocket-infra secrets bootstrap`` copies them into Vault. Everything goes under ``<env>/manual/`` of the
-mount whose policy reads it: the platform mount for the app services, the infrastructure mount for
-Traefik's forward-auth and Gatus.
+``sprocket-infra secrets bootstrap`` copies them into Vault. What an environment needs follows from its
+validated configuration, so :func:`external_secrets` takes the :class:`Environment`:
+
+* every environment: the OAuth clients, API tokens and webhooks below, under ``<env>/manual/`` of the mount
+  whose policy reads them (the platform mount for the app services, the infrastructure mount for Traefik's
+  forward-auth and Gatus);
+* with a bucket on AWS (``layer2.uses_aws``): the AWS key pair the apps reach those buckets with. All-Spaces
+  environments get a key layer2 makes, so asking them for one would only invite copying some other key in;
+* with an ``external`` PostgreSQL server: each consumer's hand-made password, at the path layer2 would
+  write it to for a DigitalOcean cluster (``<env>/postgres/<consumer>``, the platform's below
+  ``for-platform``), so the stacks read it from the same place in every mode.
 
 Deliberate fixes to the original layout (inventory 4.4): the Ballchasing token was not per environment
 (``platform/ballchasing``), the Chatwoot key sat outside ``manual/``, and the Discord OAuth keys were
@@ -11,36 +19,61 @@ Deliberate fixes to the original layout (inventory 4.4): the Ballchasing token w
 clients now use the same keys. The original generated core's JWT signing key with ``random`` inside the
 platform stack; a key that changes whenever state is rebuilt logs every user out, so it is provided here.
 
-This is the only list: the bootstrap writes exactly these refs, the platform's catalog may name the
-platform mount's share of them, and a test proves each one is read by some stack.
+This is the only list: the bootstrap writes exactly these refs, the stacks look theirs up by name, the
+platform's catalog may name the platform mount's share of :func:`common_secret_names`, and a test proves
+that each environment's manifest is exactly what its synthesized stacks read from outside layer2. Variable
+names never fall in a namespace a provider or deploy tool reads (see ``RESERVED_ENV_VAR_PREFIXES``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from sprocket_infra import naming
+from sprocket_infra.config import Environment, load_environment
 from sprocket_infra.secrets.manifest import SecretManifest, SecretRef
-from sprocket_infra.vault.access import INFRASTRUCTURE, MANUAL, PLATFORM, KvMount, secret_path
+from sprocket_infra.vault.access import (
+    FOR_PLATFORM,
+    INFRASTRUCTURE,
+    MANUAL,
+    PLATFORM,
+    KvMount,
+    check_env_name,
+    secret_path,
+)
 
 
 @dataclass(frozen=True)
 class _Entry:
+    """A manifest entry before it is placed in an environment; ``where`` is its path below ``<env>/``."""
+
     name: str
     mount: KvMount
-    folder: str
+    where: tuple[str, ...]
     key: str
     env_var: str
     description: str
 
+    def ref(self, env: str) -> SecretRef:
+        return SecretRef(
+            name=self.name,
+            mount=self.mount,
+            path=secret_path(env, *self.where),
+            key=self.key,
+            description=self.description,
+            env_var=self.env_var,
+        )
+
 
 def _oauth(provider: str, label: str, reader: str) -> tuple[_Entry, _Entry]:
-    folder = f"oauth/{provider}"
+    where = (MANUAL, f"oauth/{provider}")
     upper = provider.upper()
     return (
         _Entry(
             f"{provider}-client-id",
             PLATFORM,
-            folder,
+            where,
             "clientId",
             f"{upper}_CLIENT_ID",
             f"{label} OAuth client ID; {reader}",
@@ -48,7 +81,7 @@ def _oauth(provider: str, label: str, reader: str) -> tuple[_Entry, _Entry]:
         _Entry(
             f"{provider}-client-secret",
             PLATFORM,
-            folder,
+            where,
             "clientSecret",
             f"{upper}_CLIENT_SECRET",
             f"{label} OAuth client secret; {reader}",
@@ -56,14 +89,14 @@ def _oauth(provider: str, label: str, reader: str) -> tuple[_Entry, _Entry]:
     )
 
 
-_ENTRIES: tuple[_Entry, ...] = (
+_COMMON: tuple[_Entry, ...] = (
     *_oauth("google", "Google", "core reads it (googleClientId.txt / googleSecret.txt)"),
     *_oauth("discord", "Discord", "core reads it (discord-client.txt / discord-secret.txt)"),
     *_oauth("epic", "Epic Games", "core reads it (epic-client.txt / epic-secret.txt)"),
     _Entry(
         "jwt-secret",
         PLATFORM,
-        "core",
+        (MANUAL, "core"),
         "jwtSecret",
         "CORE_JWT_SECRET",
         "Key core signs session JWTs with (jwtSecret.txt); 64+ random characters, kept across rebuilds",
@@ -71,7 +104,7 @@ _ENTRIES: tuple[_Entry, ...] = (
     _Entry(
         "steam-api-key",
         PLATFORM,
-        "oauth/steam",
+        (MANUAL, "oauth/steam"),
         "apiKey",
         "STEAM_API_KEY",
         "Steam Web API key; core reads it (steam-key.txt)",
@@ -79,7 +112,7 @@ _ENTRIES: tuple[_Entry, ...] = (
     _Entry(
         "ballchasing-token",
         PLATFORM,
-        "ballchasing",
+        (MANUAL, "ballchasing"),
         "token",
         "BALLCHASING_TOKEN",
         "ballchasing.com API token; replay-parse reads it (ballchasing-token)",
@@ -87,7 +120,7 @@ _ENTRIES: tuple[_Entry, ...] = (
     _Entry(
         "chatwoot-hmac-key",
         PLATFORM,
-        "chatwoot",
+        (MANUAL, "chatwoot"),
         "hmacKey",
         "CHATWOOT_HMAC_KEY",
         "Chatwoot identity-validation HMAC key; web reads it (chatwoot-hmac-key.txt)",
@@ -95,33 +128,15 @@ _ENTRIES: tuple[_Entry, ...] = (
     _Entry(
         "discord-bot-token",
         PLATFORM,
-        "discord-bot",
+        (MANUAL, "discord-bot"),
         "token",
         "DISCORD_BOT_TOKEN",
         "Discord bot token; discord-bot reads it (bot-token.txt)",
     ),
     _Entry(
-        "spaces-access-key-id",
-        PLATFORM,
-        "spaces",
-        "accessKeyId",
-        "SPACES_ACCESS_KEY_ID",
-        "S3 key ID for buckets on AWS (provider: aws); the platform's S3 users read it (minio-access.txt). "
-        "Unused where every bucket is on Spaces: layer2 makes that key",
-    ),
-    _Entry(
-        "spaces-secret-access-key",
-        PLATFORM,
-        "spaces",
-        "secretAccessKey",
-        "SPACES_SECRET_ACCESS_KEY",
-        "S3 secret key for buckets on AWS (provider: aws); the platform's S3 users read it "
-        "(minio-secret.txt). Unused where every bucket is on Spaces: layer2 makes that key",
-    ),
-    _Entry(
         "forward-auth-client-secret",
         INFRASTRUCTURE,
-        "forward-auth",
+        (MANUAL, "forward-auth"),
         "clientSecret",
         "FORWARD_AUTH_DISCORD_CLIENT_SECRET",
         "Discord OAuth client secret of Traefik's forward-auth (fa.<domain>)",
@@ -129,29 +144,83 @@ _ENTRIES: tuple[_Entry, ...] = (
     _Entry(
         "gatus-alert-webhook",
         INFRASTRUCTURE,
-        "gatus",
+        (MANUAL, "gatus"),
         "discordWebhookUrl",
         "GATUS_DISCORD_WEBHOOK_URL",
         "Discord webhook URL Gatus posts status alerts to",
     ),
 )
+"""What every environment needs, whatever its configuration."""
+
+_AWS_S3_KEY = "the key of the AWS IAM user the platform's S3 clients use for buckets with provider: aws"
+_AWS_S3: tuple[_Entry, ...] = (
+    _Entry(
+        "aws-s3-access-key-id",
+        PLATFORM,
+        (MANUAL, "aws-s3"),
+        "accessKeyId",
+        "PLATFORM_AWS_S3_ACCESS_KEY_ID",
+        f"Access key ID of {_AWS_S3_KEY} (minio-access.txt); never a deploy key",
+    ),
+    _Entry(
+        "aws-s3-secret-access-key",
+        PLATFORM,
+        (MANUAL, "aws-s3"),
+        "secretAccessKey",
+        "PLATFORM_AWS_S3_SECRET_ACCESS_KEY",
+        f"Secret access key of {_AWS_S3_KEY} (minio-secret.txt); never a deploy key",
+    ),
+)
+"""Only where a bucket is on AWS: this code does not make IAM users, so an operator provides one key
+pair scoped to the buckets. Its variables are deliberately not ``AWS_*``, which the AWS provider and the
+state backend read as the operator's own deploy credentials."""
+
+_POSTGRES_CONSUMERS = {"platform": "the platform's apps", "grafana": "Grafana", "n8n": "n8n"}
+"""Who logs in to PostgreSQL (layer2's ``DATABASE_CONSUMERS``; a test keeps both equal) -> who reads the
+password. Where layer2 adds a consumer, its lookup of ``postgres-<consumer>-password`` fails at synth."""
 
 
-def external_secrets(env: str, *, mount: KvMount | None = None) -> SecretManifest:
-    """The externally provided secrets of environment ``env``, by stable name; only those kept in
-    ``mount`` when it is given (the platform's services may mount only the platform mount's share).
-
-    Example: ``external_secrets("prod")["google-client-secret"].path == "prod/manual/oauth/google"``.
-    """
-    return SecretManifest(
-        SecretRef(
-            name=entry.name,
-            mount=entry.mount,
-            path=secret_path(env, MANUAL, entry.folder),
-            key=entry.key,
-            description=entry.description,
-            env_var=entry.env_var,
+def _external_postgres(environment: Environment) -> Iterator[_Entry]:
+    """The hand-made logins of an ``external`` server, each at the path layer2 would keep it at."""
+    for consumer, reader in _POSTGRES_CONSUMERS.items():
+        folder = f"postgres/{consumer}"
+        yield _Entry(
+            f"postgres-{consumer}-password",
+            INFRASTRUCTURE,
+            (FOR_PLATFORM, folder) if consumer == "platform" else (folder,),
+            "password",
+            f"POSTGRES_{consumer.upper()}_PASSWORD",
+            f"Password of login {naming.database_user(environment, consumer)}, made by hand on the external "
+            f"PostgreSQL server; read by {reader}",
         )
-        for entry in _ENTRIES
+
+
+def _entries(environment: Environment) -> Iterator[_Entry]:
+    yield from _COMMON
+    if environment.layer2.uses_aws:
+        yield from _AWS_S3
+    if environment.layer2.postgres.kind == "external":
+        yield from _external_postgres(environment)
+
+
+def external_secrets(environment: Environment | str, *, mount: KvMount | None = None) -> SecretManifest:
+    """The externally provided secrets ``environment`` needs, by stable name; only those kept in ``mount``
+    when it is given (the platform's services may mount only the platform mount's share).
+
+    A name stands for the shipped ``config/<name>.yaml``. Example:
+    ``external_secrets("prod")["google-client-secret"].path == "prod/manual/oauth/google"``, while
+    ``external_secrets("prod")["aws-s3-access-key-id"]`` is a ``KeyError``: prod keeps its buckets on Spaces.
+    """
+    if isinstance(environment, str):
+        environment = load_environment(check_env_name(environment))
+    return SecretManifest(
+        entry.ref(environment.name)
+        for entry in _entries(environment)
         if mount is None or entry.mount == mount
     )
+
+
+def common_secret_names(*, mount: KvMount | None = None) -> frozenset[str]:
+    """Names every environment's manifest has, whatever its configuration (only ``mount``'s, if given):
+    the ones code that knows no environment, like the catalog, may refer to."""
+    return frozenset(entry.name for entry in _COMMON if mount is None or entry.mount == mount)

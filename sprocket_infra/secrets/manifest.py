@@ -18,6 +18,24 @@ _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 _ENV_VAR = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
+RESERVED_ENV_VAR_PREFIXES = (
+    "AWS_",
+    "SPACES_",
+    "DIGITALOCEAN_",
+    "VAULT_",
+    "BAO_",
+    "DOCKER_",
+    "TF_",
+    "DOPPLER_",
+    "GITHUB_",
+    "PG",
+)
+"""Namespaces other tools read from the operator's shell: the deploy credentials of the providers (AWS,
+Spaces, DigitalOcean, Vault/OpenBao, Docker, Terraform variables and registry tokens), Doppler's own
+settings, GitHub's and libpq's. The bootstrap copies whatever a manifest variable holds into Vault, where
+other teams may read it; a manifest entry named like one of these would quietly publish the operator's own
+account-wide key there, so no entry may use them."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class SecretRef:
@@ -42,6 +60,12 @@ class SecretRef:
             problems.append("name must be kebab-case")
         if not _ENV_VAR.fullmatch(self.env_var):
             problems.append("env_var must be UPPER_SNAKE_CASE")
+        if self.env_var.startswith(RESERVED_ENV_VAR_PREFIXES):
+            problems.append(
+                f"env_var {self.env_var} is in a namespace other tools read credentials from "
+                f"({', '.join(RESERVED_ENV_VAR_PREFIXES)}); the bootstrap would copy the operator's own "
+                "credential into Vault"
+            )
         if not _KEY.fullmatch(self.key):
             problems.append("key must be letters, digits and '_'")
         if not self.path or self.path.startswith("/") or self.path.endswith("/") or "*" in self.path:

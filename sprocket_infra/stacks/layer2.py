@@ -81,7 +81,7 @@ class Layer2Stack(SprocketStack):
             VaultConfigurationProps(access=vault_access(environment.name), settings=settings.vault),
         )
         secrets = Layer2Secrets(self, "secrets", environment=environment.name, mount_paths=vault.mount_paths)
-        manual = external_secrets(environment.name)
+        manual = external_secrets(environment)
 
         self.data_network = self._network("data-network", naming.DATA_NETWORK, attachable=True)
         """Overlay the platform's apps join to reach Redis, RabbitMQ, InfluxDB and Neo4j."""

@@ -5,6 +5,9 @@ creates the mounts and policies; ``sprocket-infra secrets bootstrap`` writes the
 holding only the platform policy reads them. Then the server is stopped, started again on the same
 storage, unsealed again by the script, and the same token still reads the same values, while a second
 bootstrap finds nothing to change. No value may appear in any output or log along the way.
+
+It runs the shipped ``lan`` environment: besides the usual manual secrets its manifest holds the external
+PostgreSQL server's hand-made passwords, whose paths are outside ``manual/``, one of them the platform's.
 """
 
 from __future__ import annotations
@@ -22,21 +25,29 @@ import hvac.exceptions
 import pytest
 
 from sprocket_infra.secrets.external import external_secrets
+from sprocket_infra.vault.access import Access, vault_access
 from tests.integration.openbao import BaoNode
 from tests.integration.openbao_dev import local_client
 from tests.integration.processes import running, wait_until
 
 pytestmark = pytest.mark.integration
 
-ENV = "flow"
+ENV = "lan"
 CLI = Path(sys.executable).parent / "sprocket-infra"
-_CLEARED = ("VAULT_ADDR", "VAULT_TOKEN", "BAO_ADDR", "BAO_TOKEN", "SPROCKET_ENV")
+_CLEARED = ("VAULT_ADDR", "VAULT_TOKEN", "BAO_ADDR", "BAO_TOKEN", "SPROCKET_ENV", "SPROCKET_CONFIG_DIR")
+MANIFEST = external_secrets(ENV)
+PLATFORM_READS = [
+    ref
+    for ref in MANIFEST.values()
+    if vault_access(ENV).platform_policy.allows(ref.mount, ref.path, Access.READ)
+]
+"""What the platform's token is meant to read: its mount's share and its database password."""
 
 
 def _cli(
     node: BaoNode, token: str, *args: str, extra: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    names = {*_CLEARED, *external_secrets(ENV).env_vars}
+    names = {*_CLEARED, *MANIFEST.env_vars}
     env = {key: value for key, value in os.environ.items() if key not in names}
     env.update(
         {
@@ -67,11 +78,9 @@ def _kv_ready(client: hvac.Client, mount: str) -> bool:
 
 def _read_platform_values(reader: hvac.Client) -> dict[str, str]:
     values = {}
-    for ref in external_secrets(ENV).values():
-        if ref.mount.path != "platform":
-            continue
+    for ref in PLATFORM_READS:
         read = reader.secrets.kv.v2.read_secret_version(
-            path=ref.path, mount_point="platform", raise_on_deleted_version=True
+            path=ref.path, mount_point=ref.mount.path, raise_on_deleted_version=True
         )
         values[ref.env_var] = read["data"]["data"][ref.key]
     return values
@@ -79,12 +88,9 @@ def _read_platform_values(reader: hvac.Client) -> dict[str, str]:
 
 def test_unseal_apply_bootstrap_read_restart_read(tmp_path: Path) -> None:
     node = BaoNode(tmp_path)
-    values = {name: f"canary-{uuid.uuid4().hex}" for name in external_secrets(ENV).env_vars}
-    platform_values = {
-        ref.env_var: values[ref.env_var]
-        for ref in external_secrets(ENV).values()
-        if ref.mount.path == "platform"
-    }
+    values = {name: f"canary-{uuid.uuid4().hex}" for name in MANIFEST.env_vars}
+    platform_values = {ref.env_var: values[ref.env_var] for ref in PLATFORM_READS}
+    assert "POSTGRES_PLATFORM_PASSWORD" in platform_values
     outputs: list[str] = []
 
     with running(node.serve()) as first:

@@ -286,8 +286,9 @@ def test_cli_prints_logs_and_stores_no_canary_outside_vault(tmp_path: Path) -> N
     names = manifest_variables()
     sources = Sources.spread(names)
     token = Canary("environment", "VAULT_TOKEN")
-    # SPACES_* are read by the bootstrap too; there they take part in the source ranking above.
-    providers = [Canary("environment", name) for name in PROVIDER_SECRETS if name not in {*names, token.name}]
+    # The bootstrap must never read a deploy credential: it would copy the operator's own key into Vault.
+    assert sorted(set(names) & set(PROVIDER_SECRETS)) == []
+    providers = [Canary("environment", name) for name in PROVIDER_SECRETS if name != token.name]
     dotenv, doppler = tmp_path / "inputs.env", tmp_path / "doppler.json"
     dotenv.write_text("".join(f"{name}='{c.value}'\n" for name, c in sources.dotenv.items()))
     doppler.write_text(
@@ -313,11 +314,11 @@ def test_cli_prints_logs_and_stores_no_canary_outside_vault(tmp_path: Path) -> N
         stored = {environment: _stored(root, environment) for environment in ENVIRONMENTS}
 
     expected = sources.winners()
-    wrong = [
+    wrong = [  # each environment holds the variables its own manifest reads
         f"{env} {name}"
         for env, values in stored.items()
-        for name in expected
-        if values[name] != expected[name]
+        for name, value in values.items()
+        if value != expected[name]
     ]
     assert not wrong, f"Vault does not hold the winning canary (environment > .env > doppler) for: {wrong}"
     outputs = {**cli.streams, **files_under(tmp_path, inputs=[dotenv, doppler])}

@@ -1,7 +1,10 @@
 """``sprocket-infra secrets bootstrap`` / ``check`` as operators run them, against a real OpenBao dev server.
 
 The installed console script runs in a subprocess (real stdout, stderr and exit codes). Every value is a
-unique canary, and every captured stream plus the server's log is searched for all of them.
+unique canary, and every captured stream plus the server's log is searched for all of them. Each test has
+an environment of its own on the shared server, described by a config file the CLI reads through
+``SPROCKET_CONFIG_DIR`` (as synth does): a bucket on AWS and an external PostgreSQL server, so the manifest
+holds every kind of entry, the hand-made database passwords outside ``manual/`` included.
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import hvac
 import hvac.exceptions
 import pytest
+import yaml
 
+from sprocket_infra.config import load_environment
 from sprocket_infra.secrets.external import external_secrets
 from sprocket_infra.secrets.manifest import SecretManifest
 from sprocket_infra.vault.access import vault_access
@@ -30,7 +36,8 @@ pytestmark = pytest.mark.integration
 
 CLI = Path(sys.executable).parent / "sprocket-infra"
 CLI_TIMEOUT_S = 60
-_FOREIGN_ENV = ("VAULT_ADDR", "VAULT_TOKEN", "BAO_ADDR", "BAO_TOKEN", "SPROCKET_ENV")
+_FOREIGN_ENV = ("VAULT_ADDR", "VAULT_TOKEN", "BAO_ADDR", "BAO_TOKEN", "SPROCKET_ENV", "SPROCKET_CONFIG_DIR")
+EXTERNAL_POSTGRES = {"kind": "external", "host": "192.0.2.10"}
 
 
 @dataclass
@@ -44,6 +51,26 @@ class Transcript:
         return result
 
 
+@dataclass(frozen=True)
+class Environments:
+    """Environment files of this module's tests, in a directory of their own."""
+
+    directory: Path
+
+    def add(self, name: str, *, postgres: Mapping[str, str] = EXTERNAL_POSTGRES) -> SecretManifest:
+        """Write ``<name>.yaml`` and return the manifest the CLI will compute from it."""
+        layer2: dict[str, Any] = {"postgres": dict(postgres), "buckets": {"general": {"provider": "aws"}}}
+        document = {"name": name, "routing": {"domain": "localhost"}, "layer2": layer2}
+        (self.directory / f"{name}.yaml").write_text(yaml.safe_dump(document))
+        return external_secrets(load_environment(name, config_dir=self.directory))
+
+
+class Run(Protocol):
+    def __call__(
+        self, *args: str, token: str | None = None, extra: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]: ...
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     with openbao_dev_server(tmp_path_factory.mktemp("openbao")) as dev:
@@ -53,6 +80,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
 @pytest.fixture(scope="module")
 def root(server: DevServer) -> hvac.Client:
     return local_client(server.addr, server.root_token)
+
+
+@pytest.fixture(scope="module")
+def environments(tmp_path_factory: pytest.TempPathFactory) -> Environments:
+    return Environments(tmp_path_factory.mktemp("config"))
 
 
 @pytest.fixture
@@ -65,41 +97,43 @@ def transcript(server: DevServer) -> Iterator[Transcript]:
     assert "canary-" not in everything, "a secret value was printed or logged"
 
 
+@pytest.fixture
+def run(server: DevServer, transcript: Transcript, environments: Environments) -> Run:
+    """Runs the CLI against the server (with the root token unless told otherwise) and this module's
+    environment files, inheriting no manifest variable from the test's own environment (the default
+    environment file has every optional entry, so its manifest names them all)."""
+    manifest = environments.add("all-variables")
+    inherited = {
+        key: value for key, value in os.environ.items() if key not in {*manifest.env_vars, *_FOREIGN_ENV}
+    }
+
+    def run(
+        *args: str, token: str | None = None, extra: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        env = {
+            **inherited,
+            "VAULT_ADDR": server.addr,
+            "VAULT_TOKEN": token or server.root_token,
+            "SPROCKET_CONFIG_DIR": str(environments.directory),
+            "NO_PROXY": "127.0.0.1",
+            "no_proxy": "127.0.0.1",
+            **(extra or {}),
+        }
+        result = subprocess.run(
+            [str(CLI), *args], env=env, capture_output=True, text=True, timeout=CLI_TIMEOUT_S, check=False
+        )
+        return transcript.add(result)
+
+    return run
+
+
 def _canaries(manifest: SecretManifest) -> dict[str, str]:
     return {name: f"canary-{uuid.uuid4().hex}" for name in manifest.env_vars}
 
 
-def _cli_env(server: DevServer, token: str | None, extra: Mapping[str, str]) -> dict[str, str]:
-    names = set(external_secrets("local").env_vars) | set(_FOREIGN_ENV)
-    env = {key: value for key, value in os.environ.items() if key not in names}
-    env.update({"VAULT_ADDR": server.addr, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"})
-    if token:
-        env["VAULT_TOKEN"] = token
-    env.update(extra)
-    return env
-
-
-def _run(
-    server: DevServer,
-    transcript: Transcript,
-    *args: str,
-    token: str | None = None,
-    extra: Mapping[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [str(CLI), *args],
-        env=_cli_env(server, token or server.root_token, extra or {}),
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT_S,
-        check=False,
-    )
-    return transcript.add(result)
-
-
-def _prepare(root: hvac.Client, env: str) -> SecretManifest:
+def _prepare(root: hvac.Client, environments: Environments, env: str, **settings: Any) -> SecretManifest:
     apply_access(root, vault_access(env))
-    return external_secrets(env)
+    return environments.add(env, **settings)
 
 
 def _platform_token(root: hvac.Client, env: str) -> hvac.Client:
@@ -123,11 +157,12 @@ def _statuses(result: subprocess.CompletedProcess[str]) -> dict[str, str]:
 def _assert_platform_reads(
     root: hvac.Client, env: str, manifest: SecretManifest, values: Mapping[str, str]
 ) -> None:
-    """A token holding only ``platform-<env>`` reads every platform value back as written."""
+    """A token holding only ``platform-<env>`` reads every value the platform is meant to, as written:
+    the platform mount's share and its database password below ``for-platform``."""
     reader = _platform_token(root, env)
     platform_refs = [ref for ref in manifest.values() if ref.mount.path == "platform"]
     assert len(platform_refs) == 13  # the OAuth clients, app tokens, core's JWT key, the AWS bucket keys
-    for ref in platform_refs:
+    for ref in [*platform_refs, manifest["postgres-platform-password"]]:
         read = reader.secrets.kv.v2.read_secret_version(
             path=ref.path, mount_point=ref.mount.path, raise_on_deleted_version=True
         )
@@ -135,15 +170,15 @@ def _assert_platform_reads(
 
 
 def test_bootstrap_from_environment_then_second_run_changes_nothing(
-    server: DevServer, root: hvac.Client, transcript: Transcript
+    root: hvac.Client, run: Run, environments: Environments
 ) -> None:
-    manifest = _prepare(root, "envvars")
+    manifest = _prepare(root, environments, "envvars")
     values = _canaries(manifest)
 
-    first = _run(server, transcript, "secrets", "bootstrap", "--env", "envvars", "--json", extra=values)
+    first = run("secrets", "bootstrap", "--env", "envvars", "--json", extra=values)
     versions = _versions(root, manifest)
-    second = _run(server, transcript, "secrets", "bootstrap", "--env", "envvars", extra=values)
-    again = _run(server, transcript, "secrets", "bootstrap", "--env", "envvars", "--json", extra=values)
+    second = run("secrets", "bootstrap", "--env", "envvars", extra=values)
+    again = run("secrets", "bootstrap", "--env", "envvars", "--json", extra=values)
 
     assert first.returncode == 0, first.stderr
     assert set(_statuses(first).values()) == {"written"}
@@ -155,16 +190,14 @@ def test_bootstrap_from_environment_then_second_run_changes_nothing(
 
 
 def test_bootstrap_from_dotenv_file(
-    server: DevServer, root: hvac.Client, transcript: Transcript, tmp_path: Path
+    root: hvac.Client, run: Run, environments: Environments, tmp_path: Path
 ) -> None:
-    manifest = _prepare(root, "dotenv")
+    manifest = _prepare(root, environments, "dotenv")
     values = _canaries(manifest)
     dotenv = tmp_path / "dotenv.env"
     dotenv.write_text("".join(f"{name}='{value}'\n" for name, value in values.items()))
 
-    result = _run(
-        server, transcript, "secrets", "bootstrap", "--env", "dotenv", "--dotenv", str(dotenv), "--json"
-    )
+    result = run("secrets", "bootstrap", "--env", "dotenv", "--dotenv", str(dotenv), "--json")
 
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -173,17 +206,15 @@ def test_bootstrap_from_dotenv_file(
 
 
 def test_bootstrap_from_doppler_json_with_environment_overriding_one_value(
-    server: DevServer, root: hvac.Client, transcript: Transcript, tmp_path: Path
+    root: hvac.Client, run: Run, environments: Environments, tmp_path: Path
 ) -> None:
-    manifest = _prepare(root, "doppler")
+    manifest = _prepare(root, environments, "doppler")
     values = _canaries(manifest)
     download = tmp_path / "doppler.json"
     download.write_text(json.dumps({"DOPPLER_PROJECT": "sprocket", **values}))
     override = {"STEAM_API_KEY": f"canary-{uuid.uuid4().hex}"}
 
-    result = _run(
-        server,
-        transcript,
+    result = run(
         *("secrets", "bootstrap", "--env", "doppler", "--doppler-json", str(download), "--json"),
         extra=override,
     )
@@ -196,12 +227,12 @@ def test_bootstrap_from_doppler_json_with_environment_overriding_one_value(
 
 
 def test_dry_run_writes_nothing_and_prints_no_value(
-    server: DevServer, root: hvac.Client, transcript: Transcript
+    root: hvac.Client, run: Run, environments: Environments
 ) -> None:
-    manifest = _prepare(root, "dryrun")
+    manifest = _prepare(root, environments, "dryrun")
     values = _canaries(manifest)
 
-    result = _run(server, transcript, "secrets", "bootstrap", "--env", "dryrun", "--dry-run", extra=values)
+    result = run("secrets", "bootstrap", "--env", "dryrun", "--dry-run", extra=values)
 
     assert result.returncode == 0, result.stderr
     assert "would write" in result.stdout
@@ -212,14 +243,14 @@ def test_dry_run_writes_nothing_and_prints_no_value(
 
 
 def test_missing_entries_exit_1_are_named_and_the_rest_is_written(
-    server: DevServer, root: hvac.Client, transcript: Transcript
+    root: hvac.Client, run: Run, environments: Environments
 ) -> None:
-    manifest = _prepare(root, "missing")
+    manifest = _prepare(root, environments, "missing")
     values = _canaries(manifest)
     del values["EPIC_CLIENT_SECRET"], values["GATUS_DISCORD_WEBHOOK_URL"]
 
-    result = _run(server, transcript, "secrets", "bootstrap", "--env", "missing", extra=values)
-    check = _run(server, transcript, "secrets", "check", "--env", "missing")
+    result = run("secrets", "bootstrap", "--env", "missing", extra=values)
+    check = run("secrets", "check", "--env", "missing")
 
     assert result.returncode == 1
     assert "missing: epic-client-secret" in result.stdout
@@ -233,26 +264,52 @@ def test_missing_entries_exit_1_are_named_and_the_rest_is_written(
     assert stored["data"]["data"] == {"clientId": values["EPIC_CLIENT_ID"]}
 
 
-def test_maintainers_can_bootstrap_with_the_admin_team_policy(
-    server: DevServer, root: hvac.Client, transcript: Transcript
-) -> None:
-    """The admin-team policy is enough to run the bootstrap (no root token on an operator's laptop)."""
-    manifest = _prepare(root, "admins")
-    values = _canaries(manifest)
-    token = root.auth.token.create(policies=["admin-team"], ttl="10m")["auth"]["client_token"]
+def _admin_token(root: hvac.Client) -> str:
+    token: str = root.auth.token.create(policies=["admin-team"], ttl="10m")["auth"]["client_token"]
+    return token
 
-    result = _run(
-        server, transcript, "secrets", "bootstrap", "--env", "admins", "--json", token=token, extra=values
-    )
+
+def test_maintainers_can_bootstrap_with_the_admin_team_policy(
+    root: hvac.Client, run: Run, environments: Environments
+) -> None:
+    """The admin-team policy is enough to run the bootstrap (no root token on an operator's laptop) where
+    PostgreSQL is not hand-made."""
+    manifest = _prepare(root, environments, "admins", postgres={"kind": "none"})
+    values = _canaries(manifest)
+
+    result = run("secrets", "bootstrap", "--env", "admins", "--json", token=_admin_token(root), extra=values)
 
     assert result.returncode == 0, result.stderr
     assert set(_statuses(result).values()) == {"written"}
 
 
-def test_a_soft_deleted_secret_is_rewritten_on_top_of_its_version(
-    server: DevServer, root: hvac.Client, transcript: Transcript
+def test_maintainers_cannot_write_external_postgres_passwords_and_are_told_so(
+    root: hvac.Client, run: Run, environments: Environments
 ) -> None:
-    manifest = _prepare(root, "deleted")
+    """admin-team writes ``infrastructure/<env>/manual/*`` only, not the login paths layer2 owns; with an
+    external server someone holding the infrastructure policy (or root) bootstraps those. The refusal is
+    one line naming the secret, after the secrets it may write are written."""
+    manifest = _prepare(root, environments, "admins-pg")
+    values = _canaries(manifest)
+
+    result = run("secrets", "bootstrap", "--env", "admins-pg", token=_admin_token(root), extra=values)
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: reading infrastructure/admins-pg/for-platform/postgres/platform: permission denied "
+        "(token invalid, expired, or its policies don't allow this)"
+    ]
+    gatus = manifest["gatus-alert-webhook"]
+    stored = root.secrets.kv.v2.read_secret_version(
+        path=gatus.path, mount_point=gatus.mount.path, raise_on_deleted_version=True
+    )
+    assert stored["data"]["data"] == {gatus.key: values[gatus.env_var]}
+
+
+def test_a_soft_deleted_secret_is_rewritten_on_top_of_its_version(
+    root: hvac.Client, run: Run, environments: Environments
+) -> None:
+    manifest = _prepare(root, environments, "deleted")
     values = _canaries(manifest)
     kv = root.secrets.kv.v2
     kv.create_or_update_secret(
@@ -260,7 +317,7 @@ def test_a_soft_deleted_secret_is_rewritten_on_top_of_its_version(
     )
     kv.delete_latest_version_of_secret(path="deleted/manual/chatwoot", mount_point="platform")
 
-    result = _run(server, transcript, "secrets", "bootstrap", "--env", "deleted", "--json", extra=values)
+    result = run("secrets", "bootstrap", "--env", "deleted", "--json", extra=values)
 
     assert result.returncode == 0, result.stderr
     assert _statuses(result)["chatwoot-hmac-key"] == "written"
@@ -273,13 +330,13 @@ def test_a_soft_deleted_secret_is_rewritten_on_top_of_its_version(
 
 
 def test_bad_token_and_unreachable_vault_are_one_line_errors(
-    server: DevServer, transcript: Transcript
+    server: DevServer, run: Run, environments: Environments
 ) -> None:
-    values = _canaries(external_secrets("local"))
+    values = _canaries(environments.add("errors"))
 
-    bad_token = _run(server, transcript, "secrets", "bootstrap", token="not-a-token", extra=values)
-    unreachable = _run(
-        server, transcript, "secrets", "check", extra={"VAULT_ADDR": f"http://127.0.0.1:{free_port()}"}
+    bad_token = run("secrets", "bootstrap", "--env", "errors", token="not-a-token", extra=values)
+    unreachable = run(
+        "secrets", "check", "--env", "errors", extra={"VAULT_ADDR": f"http://127.0.0.1:{free_port()}"}
     )
 
     assert bad_token.returncode == 1

@@ -14,6 +14,7 @@ import hvac
 import hvac.exceptions
 import pytest
 
+from sprocket_infra.config import Layer2Config, load_environment
 from sprocket_infra.secrets.external import external_secrets
 from sprocket_infra.vault.access import Access, Policy, VaultAccess, vault_access
 from sprocket_infra.vault.apply import Outcome, apply_access
@@ -23,6 +24,19 @@ pytestmark = pytest.mark.integration
 
 ENV = "local"
 ACCESS = vault_access(ENV)
+EVERY_ENTRY = external_secrets(
+    load_environment(ENV).model_copy(
+        update={
+            "layer2": Layer2Config.model_validate(
+                {
+                    "postgres": {"kind": "external", "host": "192.0.2.10"},
+                    "buckets": {"general": {"provider": "aws"}},
+                }
+            )
+        }
+    )
+)
+"""The manifest ``local`` would have with a bucket on AWS and an external PostgreSQL: every kind of entry."""
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +59,13 @@ def _token_client(root: hvac.Client, policy: Policy) -> hvac.Client:
 
 
 def _probes(access: VaultAccess) -> list[tuple[str, str]]:
-    """(mount, secret path) pairs: one inside every grant, every external secret, and some outside all."""
+    """(mount, secret path) pairs: one inside every grant, every kind of external secret, and some outside
+    all."""
     probes: set[tuple[str, str]] = set()
     for policy in access.policies:
         for item in policy.grants:
             probes.add((item.mount.path, item.path.replace("*", "probe") if item.is_prefix else item.path))
-    probes.update((ref.mount.path, ref.path) for ref in external_secrets(ENV).values())
+    probes.update((ref.mount.path, ref.path) for ref in EVERY_ENTRY.values())
     probes.update(
         {
             ("platform", "other/manual/oauth/google"),
@@ -160,6 +175,10 @@ def test_read_spot_checks(root: hvac.Client, policy: str, mount: str, path: str,
         ("readonly-team", "platform", "local/manual/oauth/google", False),
         ("admin-team", "platform", "local/manual/oauth/google", True),
         ("admin-team", "infrastructure", "local/manual/gatus", True),
+        ("admin-team", "platform", "local/manual/aws-s3", True),
+        # An external server's passwords sit where layer2 keeps its own: maintainers can't write them.
+        ("admin-team", "infrastructure", "local/postgres/grafana", False),
+        ("infrastructure", "infrastructure", "local/for-platform/postgres/platform", True),
         ("data-science-team", "platform", "local/data-science/postgres", False),
         ("data-science-team", "platform", "local/data-science/manual/notes", True),
         ("infrastructure", "infrastructure", "local/redis", True),

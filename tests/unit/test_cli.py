@@ -15,11 +15,24 @@ from tests.unit.fake_kv import FakeKv
 
 runner = CliRunner()
 ENV_VARS = external_secrets("local").env_vars
+DEPLOY_KEYS = {
+    "SPACES_ACCESS_KEY_ID": "do-deploy-id-canary",
+    "SPACES_SECRET_ACCESS_KEY": "do-deploy-key-canary",
+}
+"""What an operator exports to deploy prod; the bootstrap must never copy it anywhere."""
 
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (*ENV_VARS, "VAULT_ADDR", "VAULT_TOKEN", "SPROCKET_ENV"):
+    read_by_any = {name for env in ("local", "lan", "prod") for name in external_secrets(env).env_vars}
+    for name in (
+        *read_by_any,
+        *DEPLOY_KEYS,
+        "VAULT_ADDR",
+        "VAULT_TOKEN",
+        "SPROCKET_ENV",
+        "SPROCKET_CONFIG_DIR",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -40,8 +53,9 @@ def store(monkeypatch: pytest.MonkeyPatch) -> FakeKv:
 VAULT = {"VAULT_ADDR": "http://127.0.0.1:1", "VAULT_TOKEN": "t0ken-canary"}
 
 
-def _canaries(prefix: str) -> dict[str, str]:
-    return {name: f"{prefix}-{index:02d}-canary" for index, name in enumerate(ENV_VARS)}
+def _canaries(prefix: str, env: str = "local") -> dict[str, str]:
+    names = external_secrets(env).env_vars
+    return {name: f"{prefix}-{index:02d}-canary" for index, name in enumerate(names)}
 
 
 def _assert_no_values(output: str, values: dict[str, str]) -> None:
@@ -80,6 +94,38 @@ def test_bootstrap_json_report_lists_every_ref_with_status_and_source(store: Fak
         store.current("platform", "prod/manual/oauth/google")["clientSecret"]
         == values["GOOGLE_CLIENT_SECRET"]
     )
+    _assert_no_values(result.output, values)
+
+
+def test_prod_bootstrap_ignores_the_deploy_keys_and_asks_for_no_aws_pair(store: FakeKv) -> None:
+    """prod's buckets are on Spaces with a key layer2 makes: nothing reads an AWS pair, so none is demanded,
+    and the Spaces key the operator exported to deploy stays out of Vault."""
+    values = {name: value for name, value in _canaries("prod", "prod").items() if name not in DEPLOY_KEYS}
+
+    result = runner.invoke(
+        cli.app, ["secrets", "bootstrap", "--json", "--env", "prod"], env={**VAULT, **values, **DEPLOY_KEYS}
+    )
+
+    assert result.exit_code == 0, result.output
+    entries = json.loads(result.stdout)["entries"]
+    assert [entry["name"] for entry in entries if entry["name"].startswith("aws-s3")] == []
+    stored = {value for history in store.versions.values() for value in history[-1].values()}
+    assert stored == set(values.values())
+    _assert_no_values(result.output, {**values, **DEPLOY_KEYS})
+
+
+def test_lan_bootstrap_writes_the_external_postgres_passwords(store: FakeKv) -> None:
+    values = _canaries("lan", "lan")
+
+    result = runner.invoke(cli.app, ["secrets", "bootstrap", "--env", "lan"], env={**VAULT, **values})
+
+    assert result.exit_code == 0, result.output
+    assert store.current("infrastructure", "lan/postgres/grafana") == {
+        "password": values["POSTGRES_GRAFANA_PASSWORD"]
+    }
+    assert store.current("infrastructure", "lan/for-platform/postgres/platform") == {
+        "password": values["POSTGRES_PLATFORM_PASSWORD"]
+    }
     _assert_no_values(result.output, values)
 
 
@@ -163,6 +209,48 @@ def test_invalid_environment_is_a_clear_error(store: FakeKv) -> None:
 
     assert result.exit_code == 1
     assert result.output.startswith("error: environment name 'Prod' is not valid")
+
+
+def test_missing_environment_file_is_a_clear_error() -> None:
+    result = runner.invoke(cli.app, ["secrets", "list", "--env", "staging"])
+
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "error: config/staging.yaml: no such environment file (known environments: lan, local, prod)"
+    ]
+
+
+def test_invalid_config_file_is_one_error_line_naming_every_problem(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text(
+        "name: broken\nrouting: {domain: localhost}\nlayer2: {buckets: 3}\nx: 1\n"
+    )
+
+    result = runner.invoke(cli.app, ["secrets", "list", "--env", "broken", "--config-dir", str(tmp_path)])
+
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert line.startswith(f"error: {tmp_path / 'broken.yaml'}: ")
+    assert "layer2.buckets:" in line
+    assert "x: unknown key" in line
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("how", ["option", "variable"])
+def test_the_config_file_decides_what_is_needed(tmp_path: Path, how: str) -> None:
+    """An environment file kept elsewhere (as synth reads it through SPROCKET_CONFIG_DIR) with a bucket on
+    AWS: its manifest asks for the apps' AWS key pair."""
+    (tmp_path / "sample.yaml").write_text(
+        "name: sample\nrouting: {domain: localhost}\nlayer2: {buckets: {general: {provider: aws}}}\n"
+    )
+    where = ["--config-dir", str(tmp_path)] if how == "option" else []
+    env = {"SPROCKET_CONFIG_DIR": str(tmp_path)} if how == "variable" else {}
+
+    result = runner.invoke(cli.app, ["secrets", "list", "--env", "sample", "--json", *where], env=env)
+
+    assert result.exit_code == 0, result.output
+    listed = {item["name"]: item for item in json.loads(result.stdout)}
+    assert listed["aws-s3-access-key-id"]["env_var"] == "PLATFORM_AWS_S3_ACCESS_KEY_ID"
+    assert listed["aws-s3-secret-access-key"]["address"] == "platform/sample/manual/aws-s3#secretAccessKey"
 
 
 def test_environment_comes_from_sprocket_env(store: FakeKv) -> None:
