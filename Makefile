@@ -60,6 +60,7 @@ scan: setup $(SCAN_STAMP)
 lint: setup
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy sprocket_infra main.py bench
 
 fmt: setup
 	@$(BIN)/ruff format .

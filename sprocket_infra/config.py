@@ -321,6 +321,11 @@ class TrustedSource(Strict):
     value: str = Field(min_length=1, description="The tag, droplet id or IP address/CIDR.")
 
 
+DATABASE_CONSUMERS = {"platform": "the platform's apps", "grafana": "Grafana", "n8n": "n8n"}
+"""Who gets a PostgreSQL database and login of its own (-> who uses it): the platform and layer2's two
+stateful UIs. layer2 creates them; the secrets manifest asks for their passwords on an external server."""
+
+
 class ManagedPostgresConfig(Strict):
     """A DigitalOcean managed PostgreSQL cluster created and owned by layer2."""
 

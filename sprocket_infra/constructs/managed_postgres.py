@@ -78,11 +78,12 @@ class ManagedPostgres(Construct):
             self.admin: tuple[str, str] | None = None
             self.logins = {consumer: self._external_login(consumer, config) for consumer in props.consumers}
             return
-        self.cluster_id, host, self.admin = self._cluster(config)
-        self.ca_certificate = self._ca_certificate(self.cluster_id)
+        cluster_id, host, self.admin = self._cluster(config)
+        self.cluster_id = cluster_id
+        self.ca_certificate = self._ca_certificate(cluster_id)
         self.endpoint = ServiceEndpoint(host=host, port=MANAGED_PORT)
-        self._firewall(config)
-        self.logins = {consumer: self._managed_login(consumer) for consumer in props.consumers}
+        self._firewall(cluster_id, config)
+        self.logins = {consumer: self._managed_login(cluster_id, consumer) for consumer in props.consumers}
 
     def _cluster(
         self, config: ManagedPostgresConfig | ExistingPostgresConfig
@@ -118,7 +119,7 @@ class ManagedPostgres(Construct):
 
         return DataDigitaloceanDatabaseCa(self, "ca", cluster_id=cluster_id).certificate
 
-    def _firewall(self, config: ManagedPostgresConfig | ExistingPostgresConfig) -> None:
+    def _firewall(self, cluster_id: str, config: ManagedPostgresConfig | ExistingPostgresConfig) -> None:
         from cdktf_cdktf_provider_digitalocean.database_firewall import (
             DatabaseFirewall,
             DatabaseFirewallRule,
@@ -127,14 +128,14 @@ class ManagedPostgres(Construct):
         DatabaseFirewall(
             self,
             "firewall",
-            cluster_id=self.cluster_id,
+            cluster_id=cluster_id,
             rule=[
                 DatabaseFirewallRule(type=source.type, value=source.value)
                 for source in config.trusted_sources
             ],
         )
 
-    def _managed_login(self, consumer: str) -> DatabaseLogin:
+    def _managed_login(self, cluster_id: str, consumer: str) -> DatabaseLogin:
         from cdktf_cdktf_provider_digitalocean.database_db import DatabaseDb
         from cdktf_cdktf_provider_digitalocean.database_user import DatabaseUser
 
@@ -142,14 +143,14 @@ class ManagedPostgres(Construct):
         database = DatabaseDb(
             self,
             f"db-{consumer}",
-            cluster_id=self.cluster_id,
+            cluster_id=cluster_id,
             name=naming.database_name(environment, consumer),
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
         )
         user = DatabaseUser(
             self,
             f"user-{consumer}",
-            cluster_id=self.cluster_id,
+            cluster_id=cluster_id,
             name=naming.database_user(environment, consumer),
         )
         password = self.props.secrets.keep(

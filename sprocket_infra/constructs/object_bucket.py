@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cdktf import TerraformResourceLifecycle
+from cdktf import TerraformResource, TerraformResourceLifecycle
 from constructs import Construct
 
 from sprocket_infra.config import BucketConfig
@@ -67,7 +67,7 @@ class ObjectBucket(Construct):
             "max_age_seconds": 3600,
         }
 
-    def _spaces(self, region: str) -> Construct:
+    def _spaces(self, region: str) -> TerraformResource:
         from cdktf_cdktf_provider_digitalocean.spaces_bucket import (
             SpacesBucket,
             SpacesBucketLifecycleRule,
@@ -108,7 +108,7 @@ class ObjectBucket(Construct):
             )
         return bucket
 
-    def _aws(self, region: str) -> Construct:
+    def _aws(self, region: str) -> TerraformResource:
         from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
         from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
             S3BucketLifecycleConfiguration,

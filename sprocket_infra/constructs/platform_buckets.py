@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from sprocket_infra import naming
-from sprocket_infra.config import BucketConfig, Environment
+from sprocket_infra.config import BucketConfig, BucketKind, Environment
 from sprocket_infra.constructs.object_bucket import ObjectBucket, ObjectBucketProps
 from sprocket_infra.constructs.vault_secrets import Layer2Secrets
 from sprocket_infra.endpoints import Bucket, Login
@@ -26,7 +26,7 @@ from sprocket_infra.secrets.external import external_secrets
 @dataclass(frozen=True, kw_only=True)
 class PlatformBucketsProps:
     environment: Environment
-    buckets: Mapping[str, BucketConfig]
+    buckets: Mapping[BucketKind, BucketConfig]
     """Bucket kind -> its settings (``layer2.buckets`` of the environment)."""
     cors_origins: Sequence[str]
     """Origins browsers upload from (the web app's URLs)."""
@@ -66,7 +66,7 @@ class PlatformBuckets(Construct):
             )
 
     def _spaces_key(
-        self, environment: Environment, made: Mapping[str, ObjectBucket], secrets: Layer2Secrets
+        self, environment: Environment, made: Mapping[BucketKind, ObjectBucket], secrets: Layer2Secrets
     ) -> Login:
         from cdktf_cdktf_provider_digitalocean.spaces_key import SpacesKey, SpacesKeyGrant
 

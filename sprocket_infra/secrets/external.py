@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sprocket_infra import naming
-from sprocket_infra.config import Environment, load_environment
+from sprocket_infra.config import DATABASE_CONSUMERS, Environment, load_environment
 from sprocket_infra.secrets.manifest import SecretManifest, SecretRef
 from sprocket_infra.vault.access import (
     FOR_PLATFORM,
@@ -175,14 +175,10 @@ _AWS_S3: tuple[_Entry, ...] = (
 pair scoped to the buckets. Its variables are deliberately not ``AWS_*``, which the AWS provider and the
 state backend read as the operator's own deploy credentials."""
 
-_POSTGRES_CONSUMERS = {"platform": "the platform's apps", "grafana": "Grafana", "n8n": "n8n"}
-"""Who logs in to PostgreSQL (layer2's ``DATABASE_CONSUMERS``; a test keeps both equal) -> who reads the
-password. Where layer2 adds a consumer, its lookup of ``postgres-<consumer>-password`` fails at synth."""
-
 
 def _external_postgres(environment: Environment) -> Iterator[_Entry]:
     """The hand-made logins of an ``external`` server, each at the path layer2 would keep it at."""
-    for consumer, reader in _POSTGRES_CONSUMERS.items():
+    for consumer, reader in DATABASE_CONSUMERS.items():
         folder = f"postgres/{consumer}"
         yield _Entry(
             f"postgres-{consumer}-password",

@@ -15,7 +15,7 @@ from cdktf_cdktf_provider_docker.network import Network
 from constructs import Construct
 
 from sprocket_infra import naming, providers
-from sprocket_infra.config import Environment
+from sprocket_infra.config import DATABASE_CONSUMERS, Environment
 from sprocket_infra.constructs.docker_socket_proxy import DockerSocketProxy, DockerSocketProxyProps
 from sprocket_infra.constructs.forward_auth import DiscordForwardAuth, DiscordForwardAuthProps
 from sprocket_infra.constructs.grafana import Grafana, GrafanaProps
@@ -41,8 +41,6 @@ from sprocket_infra.stacks.base import SprocketStack
 from sprocket_infra.stacks.layer1 import Layer1Stack
 from sprocket_infra.vault.access import vault_access
 
-DATABASE_CONSUMERS = ("platform", "grafana", "n8n")
-"""Who gets a PostgreSQL database and login: the platform and layer2's two stateful UIs."""
 MONITORING_PROXY_SECTIONS = (
     "CONTAINERS",
     "INFO",
@@ -106,7 +104,7 @@ class Layer2Stack(SprocketStack):
                 ManagedPostgresProps(
                     environment=environment,
                     config=settings.postgres,
-                    consumers=DATABASE_CONSUMERS,
+                    consumers=tuple(DATABASE_CONSUMERS),
                     secrets=secrets,
                 ),
             )
