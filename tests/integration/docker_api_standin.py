@@ -26,12 +26,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.integration.processes import serve_in_thread, stop_served
 from tests.integration.synthesized_swarm import SwarmModel, SwarmService
 
 API_VERSION = "1.47"
 """The Engine API version we claim (Docker 27); Traefik's client negotiates down to it."""
 
-POLL_INTERVAL_S = 0.05
 """How often the server thread checks for shutdown (the default 0.5 s slows every teardown)."""
 _VERSION_PREFIX = re.compile(r"^/v\d+\.\d+(?=/)")
 _CREATED = "2025-01-01T00:00:00.000000000Z"
@@ -239,21 +239,11 @@ class DockerApiStandin:
     def start(self) -> DockerApiStandin:
         self._server = ThreadingHTTPServer((self.host, 0), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": POLL_INTERVAL_S},
-            name="docker-api-standin",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(self._server, "docker-api-standin")
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        stop_served(self._server, self._thread)
 
     @contextmanager
     def serving(self) -> Iterator[DockerApiStandin]:

@@ -23,9 +23,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.integration.processes import serve_in_thread, stop_served
 from tests.integration.synthesized_swarm import SwarmModel
 
-POLL_INTERVAL_S = 0.05
 """How often a server thread checks for shutdown: the default 0.5 s per server adds up at teardown."""
 APPROVE_HEADER = "X-Test-Approve"
 APPROVE_VALUE = "yes"
@@ -83,21 +83,11 @@ class HttpBackend:
     def start(self) -> HttpBackend:
         self._server = ThreadingHTTPServer((self.address, self.port), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": POLL_INTERVAL_S},
-            name=f"http-{self.service}-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(self._server, f"http-{self.service}-{self.port}")
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        stop_served(self._server, self._thread)
 
 
 class _Greeter(socketserver.BaseRequestHandler):
@@ -125,21 +115,11 @@ class TcpBackend:
     def start(self) -> TcpBackend:
         self._server = _TcpServer((self.address, self.port), _Greeter)
         self._server.service = self.service
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": POLL_INTERVAL_S},
-            name=f"tcp-{self.service}-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(self._server, f"tcp-{self.service}-{self.port}")
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        stop_served(self._server, self._thread)
 
 
 @dataclass

@@ -11,7 +11,9 @@ import contextlib
 import os
 import signal
 import socket
+import socketserver
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -101,3 +103,25 @@ def running(process: ServerProcess) -> Iterator[ServerProcess]:
         yield process
     finally:
         process.stop()
+
+
+THREAD_POLL_INTERVAL_S = 0.05
+"""How often an in-process server notices it should stop; short so tests end promptly."""
+
+
+def serve_in_thread(server: socketserver.BaseServer, name: str) -> threading.Thread:
+    """Run an in-process server (a backend, a stand-in API) in a daemon thread."""
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": THREAD_POLL_INTERVAL_S}, name=name, daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def stop_served(server: socketserver.BaseServer | None, thread: threading.Thread | None) -> None:
+    """Stop what :func:`serve_in_thread` started and release its port; safe on a never-started server."""
+    if server is not None:
+        server.shutdown()
+        server.server_close()
+    if thread is not None:
+        thread.join(timeout=5)

@@ -29,7 +29,7 @@ from sprocket_infra.secrets.external import external_secrets
 from sprocket_infra.secrets.manifest import SecretManifest
 from sprocket_infra.vault.access import vault_access
 from sprocket_infra.vault.apply import apply_access
-from tests.integration.openbao_dev import DevServer, local_client, openbao_dev_server
+from tests.integration.openbao_dev import DevServer, local_client
 from tests.integration.processes import free_port
 
 pytestmark = pytest.mark.integration
@@ -69,12 +69,6 @@ class Run(Protocol):
     def __call__(
         self, *args: str, token: str | None = None, extra: Mapping[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]: ...
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    with openbao_dev_server(tmp_path_factory.mktemp("openbao")) as dev:
-        yield dev
 
 
 @pytest.fixture(scope="module")

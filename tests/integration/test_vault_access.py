@@ -8,7 +8,7 @@ part) check the denials; literal spot checks below make sure the matrix can't pa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import hvac
 import hvac.exceptions
@@ -18,7 +18,7 @@ from sprocket_infra.config import Layer2Config, load_environment
 from sprocket_infra.secrets.external import external_secrets
 from sprocket_infra.vault.access import Access, Policy, VaultAccess, vault_access
 from sprocket_infra.vault.apply import Outcome, apply_access
-from tests.integration.openbao_dev import DevServer, local_client, openbao_dev_server
+from tests.integration.openbao_dev import DevServer, local_client
 
 pytestmark = pytest.mark.integration
 
@@ -37,12 +37,6 @@ EVERY_ENTRY = external_secrets(
     )
 )
 """The manifest ``local`` would have with a bucket on AWS and an external PostgreSQL: every kind of entry."""
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    with openbao_dev_server(tmp_path_factory.mktemp("openbao")) as dev:
-        yield dev
 
 
 @pytest.fixture(scope="module")
