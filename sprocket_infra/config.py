@@ -453,6 +453,12 @@ class Layer2VaultConfig(Strict):
         description="Mount the 'database' secrets engine on the managed PostgreSQL cluster (short-lived "
         "read-only logins). Left out: not mounted.",
     )
+    contributors_read_secrets: bool = Field(
+        True,
+        description="Let the GitHub 'contributor' team log in with readonly-team (read the environment's "
+        "platform secrets, e.g. to run a service locally). Left out: allowed. Turn it off where the "
+        "secrets are production credentials.",
+    )
 
     @model_validator(mode="after")
     def _ttls_ordered(self) -> Layer2VaultConfig:

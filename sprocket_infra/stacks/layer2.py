@@ -76,7 +76,12 @@ class Layer2Stack(SprocketStack):
         vault = VaultConfiguration(
             self,
             "vault-configuration",
-            VaultConfigurationProps(access=vault_access(environment.name), settings=settings.vault),
+            VaultConfigurationProps(
+                access=vault_access(
+                    environment.name, contributors_read_secrets=settings.vault.contributors_read_secrets
+                ),
+                settings=settings.vault,
+            ),
         )
         secrets = Layer2Secrets(self, "secrets", environment=environment.name, mount_paths=vault.mount_paths)
         manual = external_secrets(environment)

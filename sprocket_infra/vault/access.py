@@ -273,8 +273,12 @@ def _team_policies(env: str) -> tuple[Policy, Policy, Policy, Policy]:
     return admin, readonly, data_science, elo
 
 
-def vault_access(env: str) -> VaultAccess:
-    """The full Vault description for environment ``env`` (e.g. ``local``, ``prod``)."""
+def vault_access(env: str, *, contributors_read_secrets: bool = True) -> VaultAccess:
+    """The full Vault description for environment ``env`` (e.g. ``local``, ``prod``).
+
+    ``contributors_read_secrets=False`` leaves the GitHub ``contributor`` team unmapped, so contributors
+    can't log in to that environment's Vault at all (production: they never need its OAuth secrets).
+    """
     check_env_name(env)
     infrastructure = Policy(
         name="infrastructure",
@@ -295,7 +299,7 @@ def vault_access(env: str) -> VaultAccess:
     github = GithubAuth(
         organization=GITHUB_ORGANIZATION,
         teams=(
-            GithubTeam(slug="contributor", policies=(readonly,)),
+            *((GithubTeam(slug="contributor", policies=(readonly,)),) if contributors_read_secrets else ()),
             GithubTeam(slug="maintainers", policies=(admin,)),
             GithubTeam(slug="data-science", policies=(data_science,)),
             GithubTeam(slug="elo", policies=(elo,)),

@@ -36,7 +36,7 @@ def test_vault_policies_are_the_rendered_description(
 
 def test_vault_mounts_logins_and_audit(synth_stacks: Callable[[str], Stacks]) -> None:
     layer2 = synth_stacks("prod")["layer2"]
-    access = vault_access("prod")
+    access = vault_access("prod", contributors_read_secrets=False)
     mounts = {body["path"]: body for body in resources(layer2, "vault_mount").values()}
     assert set(mounts) == {mount.path for mount in access.mounts}
     assert all(body["type"] == "kv" and body["options"] == {"version": "2"} for body in mounts.values())
@@ -48,6 +48,19 @@ def test_vault_mounts_logins_and_audit(synth_stacks: Callable[[str], Stacks]) ->
     (audit,) = resources(layer2, "vault_audit").values()
     assert audit["options"]["file_path"] == "stdout"
     assert "database" not in {body.get("type") for body in mounts.values()}
+
+
+@pytest.mark.parametrize(("environment", "contributors"), [("local", True), ("lan", True), ("prod", False)])
+def test_contributors_log_in_only_where_secrets_are_not_production(
+    synth_stacks: Callable[[str], Stacks], environment: str, contributors: bool
+) -> None:
+    """Any org contributor could otherwise read production OAuth secrets through readonly-team."""
+    teams = {
+        body["team"]: body["policies"]
+        for body in resources(synth_stacks(environment)["layer2"], "vault_github_team").values()
+    }
+    assert ("contributor" in teams) == contributors
+    assert "maintainers" in teams
 
 
 def test_generated_secrets_are_written_write_only_and_read_after_the_write(
