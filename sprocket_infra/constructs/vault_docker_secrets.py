@@ -8,6 +8,7 @@ once per stack however many services use it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from cdktf import Fn, TerraformResourceLifecycle
@@ -37,8 +38,15 @@ class VaultKey(Protocol):
 class VaultDockerSecrets(Construct):
     """Create one per stack; call :meth:`docker_secret` for every (service, ref) pair."""
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, mount_paths: Mapping[str, str] | None = None
+    ) -> None:
+        """``mount_paths`` maps a mount's path to the ``path`` attribute of the resource that creates it,
+        where that resource is in the same stack (layer2). Reading through it defers every read until the
+        mount exists, so an environment's first deploy gets as far as creating its mounts instead of
+        failing its plan on a mount that isn't there yet."""
         super().__init__(scope, construct_id)
+        self._mount_paths = dict(mount_paths or {})
         self._reads: dict[tuple[str, str], DataVaultKvSecretV2] = {}
         self._secrets: dict[tuple[str, str], Secret] = {}
 
@@ -49,7 +57,7 @@ class VaultDockerSecrets(Construct):
             self._reads[where] = DataVaultKvSecretV2(
                 self,
                 f"read-{ref.mount.path}-{ref.path}".replace("/", "-"),
-                mount=ref.mount.path,
+                mount=self._mount_paths.get(ref.mount.path, ref.mount.path),
                 name=ref.path,
             )
         return self._reads[where]

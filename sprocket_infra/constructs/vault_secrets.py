@@ -72,7 +72,7 @@ class Layer2Secrets(Construct):
         super().__init__(scope, construct_id)
         self._environment = environment
         self._mount_paths = dict(mount_paths)
-        self._reader = VaultDockerSecrets(self, "docker")
+        self._reader = VaultDockerSecrets(self, "docker", mount_paths=self._mount_paths)
         self._writes: dict[tuple[str, str], KvSecretV2] = {}
         self._files: dict[tuple[str, str], Secret] = {}
 

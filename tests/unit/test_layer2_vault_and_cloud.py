@@ -147,3 +147,16 @@ def test_fails_when_database_engine_has_no_cluster() -> None:
             {"name": "x", "routing": {"domain": "localhost"}, "layer2": {"vault": {"database_engine": True}}},
             source="x.yaml",
         )
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_layer2_reads_only_through_the_mounts_it_creates(
+    synth_stacks: Callable[[str], Stacks], environment: str
+) -> None:
+    """A read naming the mount as a plain string would be planned before the mount exists and fail an
+    environment's first deploy; through the mount resource, Terraform reads after creating it."""
+    layer2 = synth_stacks(environment)["layer2"]
+    mount_refs = {f"${{vault_mount.{logical_id}.path}}" for logical_id in resources(layer2, "vault_mount")}
+    reads = data_sources(layer2, "vault_kv_secret_v2").values()
+    assert reads
+    assert {body["mount"] for body in reads} <= mount_refs

@@ -60,6 +60,15 @@ def every_configuration(
     return shipped | {AWS_BUCKETS: aws_bucket_stacks}
 
 
+def mount_path(stack: dict[str, Any], mount: str) -> str:
+    """A mount as a plain path: layer2 refers to the ``vault_mount`` it creates, other stacks name it."""
+    mounts = {
+        f"${{vault_mount.{logical_id}.path}}": body["path"]
+        for logical_id, body in resources(stack, "vault_mount").items()
+    }
+    return mounts.get(mount, mount)
+
+
 def key_reads(stack: dict[str, Any]) -> Iterator[Read]:
     """Every key the stack takes from a ``vault_kv_secret_v2`` data source (a data source read for its
     version alone, to trigger a replacement, counts for no key)."""
@@ -67,17 +76,14 @@ def key_reads(stack: dict[str, Any]) -> Iterator[Read]:
     for logical_id, body in data_sources(stack, "vault_kv_secret_v2").items():
         taken = re.compile(rf'data\.vault_kv_secret_v2\.{re.escape(logical_id)}\.data\[\\"([^\\"]+)\\"\]')
         for key in taken.findall(text):
-            yield body["mount"], body["name"], key
+            yield mount_path(stack, body["mount"]), body["name"], key
 
 
 def layer2_writes(layer2: dict[str, Any]) -> set[tuple[str, str]]:
-    """(mount, path) of every secret layer2 writes; the mount is a reference to its ``vault_mount``."""
-    mounts = {
-        f"${{vault_mount.{logical_id}.path}}": body["path"]
-        for logical_id, body in resources(layer2, "vault_mount").items()
-    }
+    """(mount, path) of every secret layer2 writes."""
     return {
-        (mounts[body["mount"]], body["name"]) for body in resources(layer2, "vault_kv_secret_v2").values()
+        (mount_path(layer2, body["mount"]), body["name"])
+        for body in resources(layer2, "vault_kv_secret_v2").values()
     }
 
 
@@ -103,11 +109,13 @@ def test_every_secret_a_stack_reads_is_declared_or_written_by_layer2(
     declared = {(ref.mount.path, ref.path) for ref in external_secrets(environment).values()}
     known = declared | layer2_writes(stacks["layer2"])
     for stack_name in ("layer2", "platform"):
-        reads = data_sources(stacks[stack_name], "vault_kv_secret_v2").values()
+        stack = stacks[stack_name]
+        reads = {
+            (mount_path(stack, body["mount"]), body["name"])
+            for body in data_sources(stack, "vault_kv_secret_v2").values()
+        }
         assert reads, stack_name
-        undeclared = sorted(
-            f"{body['mount']}/{body['name']}" for body in reads if (body["mount"], body["name"]) not in known
-        )
+        undeclared = sorted(f"{mount}/{name}" for mount, name in reads if (mount, name) not in known)
         assert undeclared == [], f"{configuration} {stack_name} reads secrets nobody declares or writes"
 
 
