@@ -118,10 +118,14 @@ def parsed_object_prefix(environment: Environment) -> str:
     return environment.platform.parsed_object_prefix or environment.name
 
 
+def url_scheme(routing: RoutingConfig) -> str:
+    """``https`` where the environment issues certificates, ``http`` where it doesn't."""
+    return "https" if routing.acme.tls else "http"
+
+
 def public_url(environment: Environment, subdomain: str | None) -> str:
-    """``https://<host>`` where the environment issues certificates, ``http://<host>`` where it doesn't."""
-    scheme = "https" if environment.routing.acme.tls else "http"
-    return f"{scheme}://{public_host(environment.routing, subdomain)}"
+    """``<scheme>://<host>`` of a service as users reach it (the apex when ``subdomain`` is None)."""
+    return f"{url_scheme(environment.routing)}://{public_host(environment.routing, subdomain)}"
 
 
 # --- layer2 ------------------------------------------------------------------------------------------

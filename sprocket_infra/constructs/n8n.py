@@ -47,7 +47,7 @@ class N8n(Construct):
         env = {
             "N8N_HOST": host,
             "N8N_PORT": str(PORT),
-            "N8N_PROTOCOL": "https" if context.environment.routing.acme.tls else "http",
+            "N8N_PROTOCOL": naming.url_scheme(context.environment.routing),
             "WEBHOOK_URL": f"{context.url('n8n')}/",
             "N8N_PROXY_HOPS": "1",
             "N8N_ENCRYPTION_KEY_FILE": f"{SECRETS_DIR}/n8n-encryption-key",

@@ -44,13 +44,9 @@ class ServiceContext:
     def host(self, subdomain: str) -> str:
         return naming.public_host(self.environment.routing, subdomain)
 
-    def url(self, subdomain: str) -> str:
-        return self.url_of(subdomain)
-
-    def url_of(self, subdomain: str | None) -> str:
-        """``https://`` where the environment issues certificates, else ``http://``; None is the apex."""
-        scheme = "https" if self.environment.routing.acme.tls else "http"
-        return f"{scheme}://{naming.public_host(self.environment.routing, subdomain)}"
+    def url(self, subdomain: str | None) -> str:
+        """The public URL of ``subdomain`` (None is the apex)."""
+        return naming.public_url(self.environment, subdomain)
 
     def secret(self, ref: VaultKey, *, owner: str, file_name: str) -> SecretFile:
         """``ref``'s value mounted at ``/run/secrets/<file_name>``."""

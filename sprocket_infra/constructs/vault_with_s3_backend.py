@@ -53,8 +53,7 @@ def unseal_script() -> str:
 def server_config(environment: Environment) -> str:
     """``vault.hcl`` for ``environment``: same text for Vault and OpenBao except the storage stanza."""
     vault = environment.vault
-    scheme = "https" if environment.routing.acme.tls else "http"
-    api_addr = f"{scheme}://{naming.public_host(environment.routing, vault.subdomain)}"
+    api_addr = naming.public_url(environment, vault.subdomain)
     storage = vault.storage
     if isinstance(storage, S3Storage):
         stanza = (
@@ -90,7 +89,7 @@ class VaultWithS3BackendProps:
 
 
 class VaultWithS3Backend(Construct):
-    """Public attributes: ``address`` (public URL), ``internal_address``, ``service``, ``bucket``."""
+    """Public attributes: ``address`` (public URL), ``service``, ``bucket`` (None without S3 storage)."""
 
     def __init__(self, scope: Construct, construct_id: str, props: VaultWithS3BackendProps) -> None:
         super().__init__(scope, construct_id)
@@ -98,8 +97,7 @@ class VaultWithS3Backend(Construct):
         vault = environment.vault
         routing = environment.routing
         host = naming.public_host(routing, vault.subdomain)
-        self.address = f"{'https' if routing.acme.tls else 'http'}://{host}"
-        self.internal_address = f"http://vault:{PORT}"
+        self.address = naming.public_url(environment, vault.subdomain)
 
         env = {
             "VAULT_BIN": vault.binary,

@@ -136,7 +136,7 @@ class Layer2Stack(SprocketStack):
             PlatformBucketsProps(
                 environment=environment,
                 buckets=settings.buckets,
-                cors_origins=(context.url_of(None),),
+                cors_origins=(context.url(None),),
                 secrets=secrets,
             ),
         )
