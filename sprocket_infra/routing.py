@@ -88,10 +88,6 @@ class EntryPolicy:
     entrypoint: str
     cert_resolver: str | None = None
 
-    @property
-    def tls(self) -> bool:
-        return self.cert_resolver is not None
-
 
 def entry_policy(acme: AcmeConfig) -> EntryPolicy:
     """TLS environments route on ``websecure`` with the ACME resolver; others on plain ``web``."""

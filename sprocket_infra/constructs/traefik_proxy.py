@@ -42,8 +42,10 @@ ACME_CA_SERVERS = {
 }
 
 
-def static_config(environment: Environment) -> dict[str, Any]:
-    """Traefik's static configuration for ``environment`` (a pure function; tests read it back)."""
+def static_config(environment: Environment, *, docker_endpoint: str) -> dict[str, Any]:
+    """Traefik's static configuration for ``environment`` (a pure function; tests read it back).
+
+    ``docker_endpoint`` is the socket proxy's ``tcp://`` address, Traefik's only way to the Docker API."""
     acme = environment.routing.acme
     entrypoints: dict[str, dict[str, Any]] = {
         "web": {"address": ":80"},
@@ -65,7 +67,7 @@ def static_config(environment: Environment) -> dict[str, Any]:
         "api": {"dashboard": True},
         "providers": {
             "swarm": {
-                "endpoint": f"tcp://{naming.SOCKET_PROXY_SERVICE}:{naming.SOCKET_PROXY_PORT}",
+                "endpoint": docker_endpoint,
                 "exposedByDefault": False,
                 "network": naming.INGRESS_NETWORK,
                 "constraints": f"Label(`{naming.ENVIRONMENT_LABEL}`, `{environment.name}`)",
@@ -95,6 +97,8 @@ class TraefikProxyProps:
     ingress: NamedNetwork
     socket_proxy_network: NamedNetwork
     """Private network to the socket proxy; Traefik's only way to the Docker API."""
+    socket_proxy_endpoint: str
+    """The proxy's ``tcp://<service>:<port>`` (``DockerSocketProxy.endpoint``)."""
 
 
 class TraefikProxy(Construct):
@@ -103,7 +107,7 @@ class TraefikProxy(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: TraefikProxyProps) -> None:
         super().__init__(scope, construct_id)
         environment = props.environment
-        self.static_config = static_config(environment)
+        self.static_config = static_config(environment, docker_endpoint=props.socket_proxy_endpoint)
         rendered = yaml.safe_dump(self.static_config, sort_keys=True)
         dashboard = HttpRoute(
             name="traefik-dashboard",

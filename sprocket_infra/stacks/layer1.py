@@ -47,6 +47,7 @@ class Layer1Stack(SprocketStack):
                 environment=environment,
                 ingress=self.ingress_network,
                 socket_proxy_network=self.socket_proxy_network,
+                socket_proxy_endpoint=self.socket_proxy.endpoint,
             ),
         )
         self.vault = VaultWithS3Backend(

@@ -130,7 +130,9 @@ def test_staging_ca_is_used_when_configured() -> None:
             )
         }
     )
-    acme = static_config(staging)["certificatesResolvers"]["letsencrypt"]["acme"]
+    acme = static_config(staging, docker_endpoint="tcp://docker-socket-proxy:2375")["certificatesResolvers"][
+        "letsencrypt"
+    ]["acme"]
     assert acme["caServer"] == "https://acme-staging-v02.api.letsencrypt.org/directory"
 
 
