@@ -20,7 +20,7 @@ CHECKOV_VERSION := 3.3.30
 # Named after the version, so changing the pin reinstalls and nothing else does.
 SCAN_STAMP := $(SCAN_VENV)/.checkov-$(CHECKOV_VERSION)
 
-.PHONY: setup synth test scan lint fmt bench clean
+.PHONY: setup synth test e2e e2e-tools system-deps scan lint fmt bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -50,8 +50,20 @@ $(SCAN_STAMP):
 		>$(SCAN_VENV)/pip.log 2>&1 || { cat $(SCAN_VENV)/pip.log; exit 1; }
 	@touch $@
 
-test: setup $(SCAN_STAMP)
-	@$(BIN)/python -m pytest
+# Debian packages the tests start for real (dockerd, Redis, RabbitMQ, shells); installed only when missing.
+system-deps:
+	@tools/install-debian-packages
+
+test: setup system-deps $(SCAN_STAMP)
+	@$(BIN)/python -m pytest -m "not e2e"
+
+# OpenTofu and the providers (and the Go-built servers), built from the Go module proxy, cached in .cache/tools.
+e2e-tools:
+	@$(PYTHON) tools/e2e_tools.py
+
+# The proof that the stacks deploy: OpenTofu + real providers into a private Docker Swarm and OpenBao.
+e2e: setup system-deps e2e-tools
+	@$(BIN)/python -m pytest -m e2e
 
 # The security scan alone: checkov over every environment's synthesized stacks, offline.
 scan: setup $(SCAN_STAMP)
