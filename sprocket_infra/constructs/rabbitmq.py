@@ -37,16 +37,23 @@ PROMETHEUS_PORT = 15692
 ADMIN_USER = "sprocket-admin"
 ADMIN_RULE = "SprocketAdmin"
 CONF_DIR = "/etc/rabbitmq/conf.d"
+MEMORY_MIB = 1024
 
 
-def broker_config() -> str:
-    """Plain settings; the original set only ``heartbeat = 60``."""
+def broker_config(*, memory_mib: int) -> str:
+    """Plain settings; the original set only ``heartbeat = 60``.
+
+    The memory alarm is relative to ``total_memory_available_override_value``, the container's limit:
+    left to itself RabbitMQ sizes it against the node's RAM (RabbitMQ's docs warn it cannot always see a
+    cgroup limit), so a 1 GiB task on a 24 GiB node would only throttle publishers past 14 GiB, long
+    after the kernel killed it."""
     return (
         f"listeners.tcp.default = {AMQP_PORT}\n"
         f"management.tcp.port = {MANAGEMENT_PORT}\n"
         f"prometheus.tcp.port = {PROMETHEUS_PORT}\n"
         "heartbeat = 60\n"
         "loopback_users.guest = true\n"
+        f"total_memory_available_override_value = {memory_mib * 1024 * 1024}\n"
         "vm_memory_high_watermark.relative = 0.6\n"
         "disk_free_limit.absolute = 1GB\n"
         "log.console = true\n"
@@ -91,10 +98,12 @@ class RabbitMq(Construct):
                 healthcheck=Healthcheck(
                     test=("CMD", "rabbitmq-diagnostics", "-q", "ping"), interval_s=30, start_period_s=60
                 ),
-                resources=Resources(cpus=1.0, memory_mib=1024),
+                resources=Resources(cpus=1.0, memory_mib=MEMORY_MIB),
                 networks=[context.data, context.monitoring],
                 configs=[
-                    ConfigFile(target=f"{CONF_DIR}/20-sprocket.conf", content=broker_config()),
+                    ConfigFile(
+                        target=f"{CONF_DIR}/20-sprocket.conf", content=broker_config(memory_mib=MEMORY_MIB)
+                    ),
                     ConfigFile(
                         target="/etc/rabbitmq/enabled_plugins",
                         content="[rabbitmq_management,rabbitmq_prometheus].\n",
