@@ -96,7 +96,9 @@ def classify(node: BaoNode) -> tuple[str, str]:
     return "stuck", result.output
 
 
-def kill_and_restart(root: Path, shell: str, label: str, delay_s: float | None, drop_journal: bool = False) -> Trial:
+def kill_and_restart(
+    root: Path, shell: str, label: str, delay_s: float | None, drop_journal: bool = False
+) -> Trial:
     """One try: kill the first start after ``delay_s`` seconds, or at the event named by ``label``."""
     node = node_for(root, shell)
     with running_entrypoint(node.serve()) as first:
@@ -171,7 +173,9 @@ def test_kill_at_random_instants_of_a_first_start_never_locks_out(
     failed = [t for t in trials if t.outcome not in {*RECOVERY_LINES, *FINE_OUTCOMES}]
     assert not failed, summary + "\n" + "\n\n".join(f"{t.label} ({t.shell}):\n{t.output}" for t in failed)
     by_label = {t.label: t for t in trials}
-    assert by_label["barrier persisted"].outcome == "set aside an abandoned init", by_label["barrier persisted"]
+    assert by_label["barrier persisted"].outcome == "set aside an abandoned init", by_label[
+        "barrier persisted"
+    ]
     assert by_label["server mounting tables"].outcome == "set aside an abandoned init"
     assert by_label["journal written"].init_in_flight
     assert {t.shell for t in trials} == set(SHELLS)

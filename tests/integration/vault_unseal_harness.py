@@ -87,7 +87,9 @@ def storage_initialized(node: BaoNode) -> bool:
 
     def asked() -> bool:
         try:
-            with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=5) as response:
+            with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+                url, timeout=5
+            ) as response:
                 answer.append(bool(json.load(response)["initialized"]))
         except urllib.error.HTTPError as error:
             answer.append("barrier reports initialized" in error.read().decode(errors="replace"))
