@@ -28,7 +28,7 @@ EXPECTED = {
     "gatus": ("gatus", {"/config/alerting.yaml", "/config/endpoints.yaml"}, "gatus-data"),
     "loki": ("loki", set(), "loki-data"),
     "alloy": ("alloy", set(), "alloy-data"),
-    "telegraf": ("telegraf", {"/run/secrets/redis_password", "/run/secrets/influx_password"}, None),
+    "telegraf": ("telegraf", {"/etc/telegraf/telegraf.d/redis.conf", "/run/secrets/influx_password"}, None),
     naming.FORWARD_AUTH_SERVICE: ("forward_auth", {"/run/secrets/forward-auth-client-secret"}, None),
 }
 NO_IN_CONTAINER_PROBE = {"gatus"}

@@ -6,11 +6,14 @@ from regressing in a plain ``make test`` without any server.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import ENVIRONMENTS, Stacks
+from tests.integration.rendered import extract
 from tests.synth_json import mounted_file, services
 
 
@@ -29,3 +32,40 @@ def test_rabbitmq_memory_alarm_is_sized_from_the_container_limit(
     assert settings["total_memory_available_override_value"] == str(limit) == "1073741824"
     assert settings["vm_memory_high_watermark.relative"] == "0.6"
     assert "vm_memory_high_watermark.absolute" not in settings
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_telegraf_agent_uses_options_telegraf_knows(
+    environment: str, synth_stacks: Callable[[str], Stacks], tmp_path: Path
+) -> None:
+    """``jitter`` made Telegraf 1.40 refuse the whole file; the two warnings it printed at start are
+    answered by explicit choices (strict env handling, processors not re-run after aggregators)."""
+    telegraf = extract(synth_stacks(environment), "telegraf", tmp_path)
+    agent = tomllib.loads(telegraf.text("/etc/telegraf/telegraf.conf"))["agent"]
+    assert agent["collection_jitter"] == "2s"
+    assert "jitter" not in agent
+    assert agent["skip_processors_after_aggregators"] is True
+    assert telegraf.args == (
+        "telegraf",
+        "--config=/etc/telegraf/telegraf.conf",
+        "--config-directory=/etc/telegraf/telegraf.d",
+        "--strict-env-handling",
+    )
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_telegraf_sends_redis_the_password_redis_requires(
+    environment: str, synth_stacks: Callable[[str], Stacks], tmp_path: Path
+) -> None:
+    """The Redis input's ``password`` is no secret-store option: ``@{docker:redis_password}`` went to Redis
+    as the literal password. The input now lives in a secret file holding the value itself."""
+    stacks = synth_stacks(environment)
+    telegraf = extract(stacks, "telegraf", tmp_path / "telegraf")
+    redis = extract(stacks, "redis", tmp_path / "redis")
+    main = tomllib.loads(telegraf.text("/etc/telegraf/telegraf.conf"))
+    assert "redis" not in main["inputs"]
+    assert "@{docker:redis" not in telegraf.text("/etc/telegraf/telegraf.conf")
+    (section,) = tomllib.loads(telegraf.text("/etc/telegraf/telegraf.d/redis.conf"))["inputs"]["redis"]
+    assert section["servers"] == ["tcp://redis:6379"]
+    assert f"requirepass {section['password']}\n" == redis.text("/run/secrets/redis-auth.conf")
+    assert section["password"] == telegraf.value_of("-redis_")

@@ -9,8 +9,11 @@ shared admin token. Here every input names the service it reads, on the network 
   ``docker.sock``);
 * Redis at ``redis:6379`` with its password, RabbitMQ through its Prometheus endpoint (no broker login).
 
-Credentials come from Telegraf's Docker secret store (``@{docker:<file>}`` reads ``/run/secrets/<file>``);
-output goes through InfluxDB's 1.x-compatible write API as the write-only ``telegraf`` login. Telegraf runs
+The InfluxDB password comes from Telegraf's Docker secret store (``@{docker:<file>}`` reads
+``/run/secrets/<file>``). The Redis input takes no secret-store reference (its ``password`` is a plain
+string: ``@{docker:...}`` would be sent to Redis literally), so its whole section is a Docker *secret* in
+``telegraf.d``, loaded with ``--config-directory``. Output goes through InfluxDB's 1.x-compatible write
+API as the write-only ``telegraf`` login. Telegraf runs
 once, on a manager next to the socket proxy, so host metrics are that node's; a ``health`` output on 8080
 is its healthcheck.
 """
@@ -36,24 +39,27 @@ from sprocket_infra.endpoints import ServiceEndpoint
 
 NAME = "telegraf"
 CONFIG_PATH = "/etc/telegraf/telegraf.conf"
+CONFIG_DIR = "/etc/telegraf/telegraf.d"
 HEALTH_PORT = 8080
-REDIS_SECRET = "redis_password"  # noqa: S105 - a file name
 INFLUX_SECRET = "influx_password"  # noqa: S105 - a file name
 
 
-def telegraf_config(
-    *, docker_host: str, influx: ServiceEndpoint, bucket: str, redis: ServiceEndpoint, rabbitmq_metrics: str
-) -> str:
-    """``telegraf.conf``; ``${NODE_HOSTNAME}`` is filled by Telegraf from the environment."""
+def telegraf_config(*, docker_host: str, influx: ServiceEndpoint, bucket: str, rabbitmq_metrics: str) -> str:
+    """``telegraf.conf``; ``${NODE_HOSTNAME}`` is filled by Telegraf from the environment.
+
+    ``collection_jitter`` (the agent has no ``jitter``: Telegraf refused to start on that key) and
+    ``skip_processors_after_aggregators`` (set to the new default, which Telegraf warns about when unset)
+    are agent options of Telegraf 1.40."""
     return f"""\
 [agent]
   interval = "10s"
   flush_interval = "10s"
-  jitter = "2s"
+  collection_jitter = "2s"
   metric_batch_size = 1000
   metric_buffer_limit = 10000
   hostname = "${{NODE_HOSTNAME}}"
   omit_hostname = false
+  skip_processors_after_aggregators = true
 
 [[secretstores.docker]]
   id = "docker"
@@ -88,16 +94,17 @@ def telegraf_config(
   total_include = ["cpu", "blkio", "network"]
   timeout = "5s"
 
-[[inputs.redis]]
-  servers = ["tcp://{redis.host}:{redis.port}"]
-  password = "@{{docker:{REDIS_SECRET}}}"
-
 [[inputs.prometheus]]
   urls = ["{rabbitmq_metrics}"]
   metric_version = 2
 
 [[inputs.internal]]
 """
+
+
+def redis_input(redis: ServiceEndpoint) -> str:
+    """The Redis input as a ``format`` template for the password (alphanumeric, so a TOML literal string)."""
+    return f"[[inputs.redis]]\n  servers = [\"tcp://{redis.host}:{redis.port}\"]\n  password = '%s'\n"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,7 +129,6 @@ class Telegraf(Construct):
             docker_host=props.socket_proxy_endpoint,
             influx=props.influx,
             bucket=props.influx_bucket,
-            redis=props.redis,
             rabbitmq_metrics=props.rabbitmq_metrics,
         )
         self.service = SwarmService(
@@ -131,7 +137,13 @@ class Telegraf(Construct):
             SwarmServiceProps(
                 name=NAME,
                 image=context.environment.layer2.images.telegraf,
-                args=["telegraf", f"--config={CONFIG_PATH}"],
+                # Strict env handling chosen explicitly (the 1.38+ default; unset, Telegraf warns at start).
+                args=[
+                    "telegraf",
+                    f"--config={CONFIG_PATH}",
+                    f"--config-directory={CONFIG_DIR}",
+                    "--strict-env-handling",
+                ],
                 env={
                     "NODE_HOSTNAME": "{{.Node.Hostname}}",
                     "HOST_PROC": "/hostfs/proc",
@@ -144,7 +156,12 @@ class Telegraf(Construct):
                 configs=[ConfigFile(target=CONFIG_PATH, content=config)],
                 secrets=[
                     context.secret(props.influx_password, owner=NAME, file_name=INFLUX_SECRET),
-                    context.secret(props.redis_password, owner=NAME, file_name=REDIS_SECRET),
+                    context.secret_file(
+                        owner=NAME,
+                        target=f"{CONFIG_DIR}/redis.conf",
+                        template=redis_input(props.redis),
+                        refs=[props.redis_password],
+                    ),
                 ],
                 mounts=[
                     BindMount(source="/proc", target="/hostfs/proc", read_only=True),
