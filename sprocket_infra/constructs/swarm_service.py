@@ -22,7 +22,6 @@ from cdktf_cdktf_provider_docker.service import (
     ServiceTaskSpecContainerSpecConfigs,
     ServiceTaskSpecContainerSpecMounts,
     ServiceTaskSpecContainerSpecSecrets,
-    ServiceTaskSpecNetworksAdvanced,
 )
 from constructs import Construct
 
@@ -33,10 +32,12 @@ _MIB = 1024 * 1024
 
 
 class NamedNetwork(Protocol):
-    """Anything with a network ``name`` (a ``docker_network`` resource, or its name across stacks)."""
+    """A ``docker_network`` resource, of this stack or an earlier one (cdktf carries it across stacks)."""
 
     @property
     def name(self) -> str: ...
+    @property
+    def id(self) -> str: ...
 
 
 class DockerObject(Protocol):
@@ -203,6 +204,12 @@ class SwarmService(Construct):
             rollback_config=self._rollout("pause"),
             endpoint_spec=self._endpoint_spec(),
         )
+        # Networks are attached by id: the provider reads an attachment back as its network id, so a
+        # name would differ from state on every plan and force a replacement of the service. The
+        # bindings (generated from provider 3.6.2) have no ``id`` field, hence the override (ADR 0005).
+        self.service.add_override(
+            "task_spec.networks_advanced", [{"id": network.id} for network in props.networks]
+        )
 
     @property
     def name(self) -> str:
@@ -242,10 +249,10 @@ class SwarmService(Construct):
             "mounts": [_mount(mount) for mount in props.mounts],
             "healthcheck": {
                 "test": list(props.healthcheck.test),
-                "interval": f"{props.healthcheck.interval_s}s",
-                "timeout": f"{props.healthcheck.timeout_s}s",
+                "interval": swarm_duration(props.healthcheck.interval_s),
+                "timeout": swarm_duration(props.healthcheck.timeout_s),
                 "retries": props.healthcheck.retries,
-                "start_period": f"{props.healthcheck.start_period_s}s",
+                "start_period": swarm_duration(props.healthcheck.start_period_s),
             },
             "read_only": props.read_only,
         }
@@ -263,9 +270,6 @@ class SwarmService(Construct):
         reserved = props.resources.reserved_memory_mib or max(props.resources.memory_mib // 4, 16)
         return {
             "container_spec": container,
-            "networks_advanced": [
-                ServiceTaskSpecNetworksAdvanced(name=network.name) for network in props.networks
-            ],
             "resources": {
                 "limits": {
                     "nano_cpus": round(props.resources.cpus * _NANO),
@@ -275,9 +279,9 @@ class SwarmService(Construct):
             },
             "restart_policy": {
                 "condition": "any",
-                "delay": f"{defaults.restart_delay_s}s",
+                "delay": swarm_duration(defaults.restart_delay_s),
                 "max_attempts": defaults.restart_max_attempts,
-                "window": f"{defaults.restart_window_s}s",
+                "window": swarm_duration(defaults.restart_window_s),
             },
             "placement": {"constraints": list(props.placement)},
             "log_driver": {
@@ -293,10 +297,10 @@ class SwarmService(Construct):
         defaults = self.props.defaults
         return {
             "parallelism": 1,
-            "delay": f"{defaults.update_delay_s}s",
+            "delay": swarm_duration(defaults.update_delay_s),
             "failure_action": failure_action,
-            "monitor": f"{defaults.update_monitor_s}s",
-            "max_failure_ratio": "0",
+            "monitor": swarm_duration(defaults.update_monitor_s),
+            "max_failure_ratio": "0.0",
             "order": self.props.update_order or ("stop-first" if self.props.stateful else "start-first"),
         }
 
@@ -310,6 +314,24 @@ class SwarmService(Construct):
                 for p in self.props.ports
             ],
         }
+
+
+def swarm_duration(seconds: int) -> str:
+    """``seconds`` in the form the Docker provider reads durations back in (Go's ``Duration.String``
+    without a trailing ``0s`` after minutes or ``0m`` after hours: ``90`` -> ``1m30s``, ``120`` -> ``2m``).
+
+    Any other spelling of the same duration (``120s``) differs from state on every plan.
+    """
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        text = f"{hours}h{minutes}m{secs}s"
+    elif minutes:
+        text = f"{minutes}m{secs}s"
+    else:
+        return f"{secs}s"
+    text = text.removesuffix("m0s") + "m" if text.endswith("m0s") else text
+    return text.removesuffix("h0m") + "h" if text.endswith("h0m") else text
 
 
 def _mount(mount: VolumeMount | BindMount) -> ServiceTaskSpecContainerSpecMounts:

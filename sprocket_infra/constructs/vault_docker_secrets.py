@@ -8,10 +8,10 @@ once per stack however many services use it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from cdktf import Fn, TerraformResourceLifecycle
+from cdktf import Fn, ITerraformDependable, TerraformResourceLifecycle
 from cdktf_cdktf_provider_docker.secret import Secret
 from cdktf_cdktf_provider_vault.data_vault_kv_secret_v2 import DataVaultKvSecretV2
 from constructs import Construct
@@ -50,8 +50,13 @@ class VaultDockerSecrets(Construct):
         self._reads: dict[tuple[str, str], DataVaultKvSecretV2] = {}
         self._secrets: dict[tuple[str, str], Secret] = {}
 
-    def read(self, ref: VaultKey) -> DataVaultKvSecretV2:
-        """The data source for ``ref``'s secret path (shared by all keys of that path)."""
+    def read(self, ref: VaultKey, *, after: Sequence[ITerraformDependable] = ()) -> DataVaultKvSecretV2:
+        """The data source for ``ref``'s secret path (shared by all keys of that path).
+
+        ``after`` (the resource writing that path in the same stack) applies to the first read of a path,
+        which creates the data source; it becomes a plain ``depends_on`` address, the only form Terraform
+        accepts there (an interpolated ``${...}`` reference is rejected at ``init``).
+        """
         where = (ref.mount.path, ref.path)
         if where not in self._reads:
             self._reads[where] = DataVaultKvSecretV2(
@@ -59,6 +64,7 @@ class VaultDockerSecrets(Construct):
                 f"read-{ref.mount.path}-{ref.path}".replace("/", "-"),
                 mount=self._mount_paths.get(ref.mount.path, ref.mount.path),
                 name=ref.path,
+                depends_on=list(after) or None,
             )
         return self._reads[where]
 

@@ -154,9 +154,6 @@ class Layer2Secrets(Construct):
         return self._files[key]
 
     def _read(self, ref: VaultKey) -> DataVaultKvSecretV2:
-        read = self._reader.read(ref)
+        # Read after this run's write, or the first deploy would read a secret that isn't there yet.
         writer = self._writes.get((ref.mount.path, ref.path))
-        if writer is not None:
-            # Read after this run's write, or the first deploy would read a secret that isn't there yet.
-            read.depends_on = [writer.fqn]
-        return read
+        return self._reader.read(ref, after=[writer] if writer is not None else [])

@@ -6,12 +6,12 @@ the stack object on is how names cross stacks, so nothing is ever typed twice.
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_docker.network import Network
 from constructs import Construct
 
 from sprocket_infra import naming, providers
 from sprocket_infra.config import Environment
 from sprocket_infra.constructs.docker_socket_proxy import DockerSocketProxy, DockerSocketProxyProps
+from sprocket_infra.constructs.overlay_network import overlay_network
 from sprocket_infra.constructs.traefik_proxy import TraefikProxy, TraefikProxyProps
 from sprocket_infra.constructs.vault_with_s3_backend import VaultWithS3Backend, VaultWithS3BackendProps
 from sprocket_infra.stacks.base import SprocketStack
@@ -24,16 +24,15 @@ class Layer1Stack(SprocketStack):
         if environment.uses_digitalocean:
             providers.digitalocean_provider(self)
 
-        self.ingress_network = Network(
-            self, "ingress-network", name=naming.INGRESS_NETWORK, driver="overlay", attachable=False
+        self.ingress_network = overlay_network(
+            self, "ingress-network", name=naming.INGRESS_NETWORK, encrypted=False
         )
-        self.socket_proxy_network = Network(
+        self.socket_proxy_network = overlay_network(
             self,
             "socket-proxy-network",
             name=naming.SOCKET_PROXY_NETWORK,
-            driver="overlay",
             internal=True,
-            options={"encrypted": "true"} if environment.swarm.encrypt_overlays else {},
+            encrypted=environment.swarm.encrypt_overlays,
         )
         self.socket_proxy = DockerSocketProxy(
             self,

@@ -27,6 +27,7 @@ from sprocket_infra.constructs.observability.alloy import Alloy, AlloyProps
 from sprocket_infra.constructs.observability.gatus import Gatus, GatusProps, StatusEndpoint
 from sprocket_infra.constructs.observability.loki import Loki, LokiProps
 from sprocket_infra.constructs.observability.telegraf import Telegraf, TelegrafProps
+from sprocket_infra.constructs.overlay_network import overlay_network
 from sprocket_infra.constructs.platform_buckets import PlatformBuckets, PlatformBucketsProps
 from sprocket_infra.constructs.rabbitmq import PROMETHEUS_PORT, RabbitMq, RabbitMqProps
 from sprocket_infra.constructs.redis import Redis, RedisProps
@@ -236,13 +237,11 @@ class Layer2Stack(SprocketStack):
         return self._gatus.endpoints()
 
     def _network(self, construct_id: str, name: str, *, attachable: bool = False) -> Network:
-        encrypted = {"encrypted": "true"} if self.environment.swarm.encrypt_overlays else {}
-        return Network(
+        return overlay_network(
             self,
             construct_id,
             name=name,
-            driver="overlay",
             attachable=attachable,
             internal=True,
-            options=encrypted,
+            encrypted=self.environment.swarm.encrypt_overlays,
         )

@@ -15,6 +15,7 @@ from sprocket_infra import naming, providers
 from sprocket_infra.catalog import Catalog, load_catalog
 from sprocket_infra.catalog.checks import check_environment
 from sprocket_infra.config import Environment
+from sprocket_infra.constructs.overlay_network import overlay_network
 from sprocket_infra.constructs.platform_service import PlatformService, PlatformServiceProps
 from sprocket_infra.constructs.vault_docker_secrets import VaultDockerSecrets
 from sprocket_infra.platform_config.context import RenderContext
@@ -66,12 +67,9 @@ class PlatformStack(SprocketStack):
         TerraformOutput(self, "vault-address", value=layer1.vault.address)
 
     def _network(self, purpose: str) -> Network:
-        encrypted = {"encrypted": "true"} if self.environment.swarm.encrypt_overlays else {}
-        return Network(
+        return overlay_network(
             self,
             f"network-{purpose}",
             name=naming.platform_network(self.environment, purpose),
-            driver="overlay",
-            attachable=False,
-            options=encrypted,
+            encrypted=self.environment.swarm.encrypt_overlays,
         )

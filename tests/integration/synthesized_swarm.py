@@ -419,7 +419,7 @@ def build_swarm_model(stacks: Mapping[str, Stack], subnet: str) -> SwarmModel:
         if len(task_specs) != 1:
             raise SynthesizedStackError(f"{ref}: expected one task_spec block, got {len(task_specs)}")
         networks = tuple(
-            resolver.network_name(attachment.get("name"), ref.stack)
+            resolver.network_name(attachment.get("id"), ref.stack)
             for attachment in _blocks(task_specs[0].get("networks_advanced"))
         )
         network_names.update(networks)

@@ -119,7 +119,7 @@ def handwritten_stacks(*, tls: bool) -> dict[str, dict[str, Any]]:
                 }
             }
         }
-    ingress_ref = "${docker_network.ingress_5F3A.name}"
+    ingress_ref = "${docker_network.ingress_5F3A.id}"
 
     def router(name: str, rule: str, service: str, *, auth: bool = False) -> dict[str, str]:
         prefix = f"traefik.http.routers.{name}"
@@ -168,7 +168,7 @@ def handwritten_stacks(*, tls: bool) -> dict[str, dict[str, Any]]:
                                 ]
                             },
                         },
-                        "networks_advanced": [{"name": ingress_ref}],
+                        "networks_advanced": [{"id": ingress_ref}],
                     },
                     "labels": [],
                 },
@@ -176,7 +176,7 @@ def handwritten_stacks(*, tls: bool) -> dict[str, dict[str, Any]]:
                     "name": "whoami",
                     "task_spec": {
                         "container_spec": {"image": "traefik/whoami:v1.10"},
-                        "networks_advanced": [{"name": ingress_ref}],
+                        "networks_advanced": [{"id": ingress_ref}],
                     },
                     "labels": _labels(
                         {
@@ -197,7 +197,7 @@ def handwritten_stacks(*, tls: bool) -> dict[str, dict[str, Any]]:
                     "task_spec": [
                         {
                             "container_spec": [{"image": "quay.io/oauth2-proxy/oauth2-proxy:v7.7.1"}],
-                            "networks_advanced": [{"name": ingress_ref}],
+                            "networks_advanced": [{"id": ingress_ref}],
                         }
                     ],
                     "labels": _labels(
@@ -215,7 +215,7 @@ def handwritten_stacks(*, tls: bool) -> dict[str, dict[str, Any]]:
                     "name": "postgres",
                     "task_spec": {
                         "container_spec": {"image": "postgres:17"},
-                        "networks_advanced": [{"name": ingress_ref}],
+                        "networks_advanced": [{"id": ingress_ref}],
                     },
                     "labels": _labels(
                         {
@@ -230,7 +230,7 @@ def handwritten_stacks(*, tls: bool) -> dict[str, dict[str, Any]]:
                 },
             },
         },
-        "output": {"cross-stack-output-docker_networkingress_5F3Aname": {"value": ingress_ref}},
+        "output": {"cross-stack-output-docker_networkingress_5F3Aid": {"value": ingress_ref}},
     }
     platform = {
         "resource": {
@@ -241,8 +241,8 @@ def handwritten_stacks(*, tls: bool) -> dict[str, dict[str, Any]]:
                         "container_spec": {"image": "ghcr.io/sprocketbot/web:1.0.0"},
                         "networks_advanced": [
                             {
-                                "name": "${data.terraform_remote_state.cross-stack-reference-input-layer1"
-                                ".outputs.cross-stack-output-docker_networkingress_5F3Aname}"
+                                "id": "${data.terraform_remote_state.cross-stack-reference-input-layer1"
+                                ".outputs.cross-stack-output-docker_networkingress_5F3Aid}"
                             }
                         ],
                     },

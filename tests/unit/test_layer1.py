@@ -86,7 +86,7 @@ def test_only_traefik_mounts_the_socket_proxy_network(synth_stacks: SynthStacks)
     on_proxy_net = sorted(
         name
         for name, body in services(stack).items()
-        if {"name": "${docker_network.socket-proxy-network.name}"} in body["task_spec"]["networks_advanced"]
+        if {"id": "${docker_network.socket-proxy-network.id}"} in body["task_spec"]["networks_advanced"]
     )
     assert on_proxy_net == ["docker-socket-proxy", "traefik"]
 

@@ -27,8 +27,8 @@ ENVIRONMENTS = ("local", "lan", "prod")
 Stacks = dict[str, dict[str, Any]]
 SynthStacks = Callable[[str], Stacks]
 
-INGRESS = "cross-stack-output-docker_networkingress-networkname"
-DATA = "cross-stack-output-docker_networkdata-networkname"
+INGRESS = "cross-stack-output-docker_networkingress-networkid"
+DATA = "cross-stack-output-docker_networkdata-networkid"
 
 
 def platform(synth_stacks: SynthStacks, environment: str) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def service(stack: dict[str, Any], environment: str, key: str) -> dict[str, Any]
 
 
 def network_refs(body: dict[str, Any]) -> list[str]:
-    return [item["name"] for item in body["task_spec"]["networks_advanced"]]
+    return [item["id"] for item in body["task_spec"]["networks_advanced"]]
 
 
 def secret_files(body: dict[str, Any]) -> set[str]:
@@ -79,7 +79,7 @@ def test_networks_follow_routes_and_dependencies(synth_stacks: SynthStacks, envi
         assert on_network(body, INGRESS) == bool(entry.routes), key
         assert on_network(body, DATA) == bool({"redis", "rabbitmq", "influx"} & set(entry.uses)), key
         own = {ref for ref in network_refs(body) if ref.startswith("${docker_network.")}
-        assert own == {f"${{docker_network.network-{purpose}.name}}" for purpose in entry.networks}, key
+        assert own == {f"${{docker_network.network-{purpose}.id}}" for purpose in entry.networks}, key
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
@@ -89,7 +89,7 @@ def test_dgraph_is_private_except_the_alpha_behind_elo_team(
     stack = platform(synth_stacks, environment)
     zero = service(stack, environment, "elo-dgraph-zero")
     alpha = service(stack, environment, "elo-dgraph-alpha")
-    assert network_refs(zero) == ["${docker_network.network-dgraph.name}"]
+    assert network_refs(zero) == ["${docker_network.network-dgraph.id}"]
     assert on_network(alpha, INGRESS)
     assert not on_network(alpha, "network-platform")
     router = f"traefik.http.routers.{environment}-elo-dgraph-alpha"

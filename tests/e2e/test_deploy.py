@@ -1,0 +1,239 @@
+"""The real deploy: ``local`` and ``lan`` from empty state into a private Swarm and OpenBao, and back.
+
+What each test asks of the engines themselves, never of our reading of the JSON:
+
+* the documented first deploy (layer1, layer2 stopping for the operator's secrets, the bootstrap, layer2,
+  platform) succeeds, and every object in state exists in Swarm / OpenBao with the spec we declared;
+* a second plan right after is empty for every stack (anything else is churn on every deploy);
+* the change drills: a route change updates one service in place, a rotated credential rolls only its
+  consumers, a new catalog service only adds;
+* destroy in reverse order leaves Swarm and OpenBao as they were before.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from sprocket_infra.catalog import CATALOG_FILE
+from sprocket_infra.secrets.external import external_secrets
+from sprocket_infra.stacks.base import STACK_NAMES
+from tests.e2e.engine import VENV_BIN, Deployment, progress
+from tests.e2e.swarm import Swarm
+from tests.integration.openbao_dev import DevServer, local_client
+
+pytestmark = pytest.mark.e2e
+
+ENVIRONMENTS = ("local", "lan")
+SWARM_KINDS = {
+    "docker_service": "service",
+    "docker_config": "config",
+    "docker_secret": "secret",
+    "docker_network": "network",
+    "docker_volume": "volume",
+}
+
+
+def _swarm_inventory(swarm: Swarm) -> dict[str, set[str]]:
+    return {kind: swarm.names(kind) for kind in SWARM_KINDS.values()}
+
+
+def _vault_inventory(openbao: DevServer) -> dict[str, set[str]]:
+    client = local_client(openbao.addr, openbao.root_token)
+    return {
+        "mounts": set(client.sys.list_mounted_secrets_engines()["data"]),
+        "auth": set(client.sys.list_auth_methods()["data"]),
+        "policies": set(client.sys.list_acl_policies()["data"]["keys"]),
+        "audit": set(client.sys.list_enabled_audit_devices()["data"]),
+    }
+
+
+def _bootstrap_values(environment: str) -> dict[str, str]:
+    """A made-up value for every operator-provided secret the environment needs (nothing real exists)."""
+    return {variable: f"e2e-{variable.lower()}-value" for variable in external_secrets(environment).env_vars()}
+
+
+def first_deploy(deployment: Deployment) -> None:
+    """docs/deployment.md's first deployment of an environment, step by step.
+
+    layer2 needs two operator secrets that can only be written once its own Vault mounts exist, so its
+    first apply stops at the first read of one; the bootstrap writes them and the full deploy goes on.
+    """
+    stopped = deployment.cdktf("deploy", "layer1", "layer2", ok_codes=(0, 1))
+    if stopped.returncode != 0:
+        assert "no secret found" in stopped.stdout, "layer2's first deploy failed for another reason"
+    deployment.run(
+        [str(VENV_BIN / "sprocket-infra"), "secrets", "bootstrap", "--env", deployment.environment],
+        what="secrets bootstrap",
+        extra_env=_bootstrap_values(deployment.environment),
+    )
+    deployment.cdktf("deploy", *STACK_NAMES)
+
+
+@pytest.fixture(scope="module", params=ENVIRONMENTS)
+def deployment(
+    request: pytest.FixtureRequest, swarm: Swarm, openbao: DevServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    environment: str = request.param
+    deployed = Deployment(
+        environment=environment,
+        workdir=tmp_path_factory.mktemp(f"deploy-{environment}"),
+        credentials={"DOCKER_HOST": swarm.host, "VAULT_ADDR": openbao.addr, "VAULT_TOKEN": openbao.root_token},
+    )
+    deployed.baseline = {**_swarm_inventory(swarm), **_vault_inventory(openbao)}
+    first_deploy(deployed)
+    yield deployed
+    if not deployed.destroyed:
+        progress(f"{environment}: destroying what a failed test left behind")
+        for stack in reversed(STACK_NAMES):
+            deployed.cdktf("destroy", stack)
+
+
+def _synthesized(deployment: Deployment, stack: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((deployment.stack_dir(stack) / "cdk.tf.json").read_text())
+    return document
+
+
+def test_every_docker_object_in_state_exists_in_swarm_as_declared(deployment: Deployment, swarm: Swarm) -> None:
+    checked = 0
+    for stack in STACK_NAMES:
+        declared = _synthesized(deployment, stack).get("resource", {})
+        state = deployment.state_resources(stack)
+        for resource_type, kind in SWARM_KINDS.items():
+            in_state = {address: values for address, values in state.items() if address.startswith(f"{resource_type}.")}
+            assert len(in_state) == len(declared.get(resource_type, {})), f"{stack}: {resource_type} not all applied"
+            live = swarm.inspect(kind, [values["name"] for values in in_state.values()])
+            for address, values in in_state.items():
+                assert values["name"] in live, f"{stack}: {address} ({values['name']}) is not in Swarm"
+                if resource_type == "docker_service":
+                    _assert_service_matches(address, values, live[values["name"]], swarm)
+                checked += 1
+    assert checked > 0
+
+
+def _assert_service_matches(address: str, values: dict[str, Any], live: dict[str, Any], swarm: Swarm) -> None:
+    """Labels, networks, secrets, configs and mounts as Swarm keeps them, against what state says."""
+    spec = live["Spec"]
+    labels = {label["label"]: label["value"] for label in values.get("labels") or []}
+    assert spec.get("Labels", {}) == labels, f"{address}: service labels differ in Swarm"
+    task = values["task_spec"][0]
+    container = task["container_spec"][0]
+    live_container = spec["TaskTemplate"]["ContainerSpec"]
+    assert live_container["Image"].split("@")[0] == container["image"], f"{address}: image"
+    assert {s["secret_name"] for s in container.get("secrets") or []} == {
+        s["SecretName"] for s in live_container.get("Secrets", [])
+    }, f"{address}: secrets"
+    assert {c["config_name"] for c in container.get("configs") or []} == {
+        c["ConfigName"] for c in live_container.get("Configs", [])
+    }, f"{address}: configs"
+    assert {m["target"] for m in container.get("mounts") or []} == {
+        m["Target"] for m in live_container.get("Mounts", [])
+    }, f"{address}: mounts"
+    network_ids = {n["Target"] for n in spec["TaskTemplate"].get("Networks", [])}
+    declared_networks = {n["name"] for n in task.get("networks_advanced") or []}
+    live_networks = {item["Name"] for item in json.loads(swarm.docker("network", "inspect", *network_ids))} if network_ids else set()
+    assert live_networks == declared_networks, f"{address}: networks"
+
+
+def test_openbao_holds_every_mount_policy_and_auth_method(deployment: Deployment, openbao: DevServer) -> None:
+    state = deployment.state_resources("layer2")
+    live = _vault_inventory(openbao)
+    mounts = {v["path"] for a, v in state.items() if a.startswith("vault_mount.")}
+    policies = {v["name"] for a, v in state.items() if a.startswith("vault_policy.")}
+    auth = {v["path"] for a, v in state.items() if a.startswith(("vault_github_auth_backend.", "vault_auth_backend."))}
+    assert mounts and policies and auth, "layer2 manages no mounts, policies or auth methods?"
+    assert {f"{m}/" for m in mounts} <= live["mounts"]
+    assert policies <= live["policies"]
+    assert {f"{p}/" for p in auth} <= live["auth"]
+
+
+def test_second_plan_is_empty_for_every_stack(deployment: Deployment) -> None:
+    for stack in STACK_NAMES:
+        assert deployment.planned_changes(stack) == {}, f"{stack} changes right after its own apply"
+
+
+def _catalog_variant(deployment: Deployment, change: str) -> dict[str, str]:
+    """A copy of the catalog with one change, as the environment an operator's edit would synthesize."""
+    catalog: dict[str, Any] = yaml.safe_load(CATALOG_FILE.read_text())
+    services = catalog["services"]
+    if change == "route":
+        services["core"]["routes"][0]["subdomain"] = "api-moved"
+    elif change == "new-service":
+        services["e2e-added"] = {**services["server-analytics"], "repository": "e2e-added-service"}
+    path = deployment.workdir / f"catalog-{change}.yaml"
+    path.write_text(yaml.safe_dump(catalog, sort_keys=False))
+    return {"SPROCKET_CATALOG": str(path)}
+
+
+@pytest.fixture
+def restore_synth(deployment: Deployment) -> Iterator[None]:
+    """Drills synthesize changed inputs; put the deployed ones back for the next test and for destroy."""
+    yield
+    deployment.synth()
+
+
+def _addresses(changes: dict[str, list[str]], resource_type: str) -> set[str]:
+    return {address for address in changes if address.startswith(f"{resource_type}.")}
+
+
+@pytest.mark.usefixtures("restore_synth")
+def test_changing_a_route_updates_that_service_in_place(deployment: Deployment) -> None:
+    deployment.synth(_catalog_variant(deployment, "route"))
+    changes = deployment.planned_changes("platform")
+    assert list(changes.values()) == [["update"]], changes
+    (address,) = changes
+    assert address.startswith("docker_service.") and "core" in address, changes
+    assert deployment.planned_changes("layer1") == {}
+
+
+@pytest.mark.usefixtures("restore_synth")
+def test_adding_a_catalog_service_only_adds(deployment: Deployment) -> None:
+    deployment.synth(_catalog_variant(deployment, "new-service"))
+    changes = deployment.planned_changes("platform")
+    assert _addresses(changes, "docker_service"), "the new service is not in the plan"
+    assert all(actions == ["create"] for actions in changes.values()), changes
+
+
+def test_rotating_a_credential_rolls_only_its_consumers(deployment: Deployment) -> None:
+    """``-replace`` of one generated password: its Vault write, its Docker secrets and the services
+    mounting them change; nothing else does."""
+    layer2 = _synthesized(deployment, "layer2")["resource"]
+    (password,) = [name for name in layer2["random_password"] if "redis" in name and "password" in name][:1]
+    plan_file = deployment.workdir / "rotate.tfplan"
+    deployment.tofu("layer2", "plan", "-input=false", f"-replace=random_password.{password}", f"-out={plan_file}")
+    plan = json.loads(deployment.tofu("layer2", "show", "-json", str(plan_file)).stdout)
+    changes = {
+        change["address"]: change["change"]["actions"]
+        for change in plan["resource_changes"]
+        if change["change"]["actions"] not in (["no-op"], ["read"])
+    }
+    assert changes.get(f"random_password.{password}") in (["delete", "create"], ["create", "delete"])
+    rolled_secrets = {address.split(".", 1)[1] for address in _addresses(changes, "docker_secret")}
+    assert rolled_secrets, "no Docker secret carries the rotated value"
+    consumers = {
+        f"docker_service.{name}"
+        for name, service in layer2["docker_service"].items()
+        if any(f"docker_secret.{secret}." in json.dumps(service) for secret in rolled_secrets)
+    }
+    assert _addresses(changes, "docker_service") == consumers, changes
+    unexpected = {
+        address
+        for address in changes
+        if not address.startswith(("random_password.", "vault_kv_secret_v2.", "docker_secret.", "docker_service."))
+    }
+    assert not unexpected, changes
+
+
+def test_destroy_leaves_swarm_and_openbao_as_they_were(
+    deployment: Deployment, swarm: Swarm, openbao: DevServer
+) -> None:
+    deployment.cdktf("destroy", *STACK_NAMES)
+    deployment.destroyed = True
+    after = {**_swarm_inventory(swarm), **_vault_inventory(openbao)}
+    assert after == deployment.baseline
