@@ -108,7 +108,7 @@ def kill_and_restart(
             happened = EVENTS[label]
             deadline = time.monotonic() + EVENT_TIMEOUT_S
             while not happened(node, first) and time.monotonic() < deadline and first.running():
-                time.sleep(0.002)
+                time.sleep(0.005)
             if not happened(node, first):
                 return Trial(label, shell, frozenset(), "event never seen", first.output())
         kill_group(first)

@@ -14,7 +14,6 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +46,8 @@ def kill_group(process: ServerProcess) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.popen.pid, signal.SIGKILL)
     process.popen.wait(timeout=10)
-    wait_until(lambda: not group_alive(process.popen.pid), timeout_s=10, what="the killed group to exit")  # type: ignore[union-attr]
+    pgid = process.popen.pid
+    wait_until(lambda: not group_alive(pgid), timeout_s=10, what="the killed group to exit")
 
 
 def files_in(keys_dir: Path) -> set[str]:
@@ -110,14 +110,3 @@ def lookup_token(node: BaoNode, token: str) -> bool:
         check=False,
     )
     return result.returncode == 0 and bool(json.loads(result.stdout)["data"]["id"])
-
-
-@contextlib.contextmanager
-def unsealed_server(node: BaoNode) -> Iterator[None]:
-    """The plain server, running and unsealed from the key file by the script (dash, unseal mode)."""
-    with running(node.server()):
-        node.wait_answering()
-        with running(node.unseal_script()) as script:
-            assert script.popen is not None
-            assert script.popen.wait(timeout=60) == 0, script.output()
-        yield
