@@ -74,7 +74,7 @@ def restart(node: BaoNode, timeout_s: float = 60) -> Restart:
         while time.monotonic() < deadline and entry.running():
             if "init-unseal: unsealed" in entry.output() and unsealed(node):
                 return Restart(unsealed=True, output=entry.output())
-            time.sleep(0.05)
+            time.sleep(0.1)
         return Restart(unsealed=False, output=entry.output())
 
 

@@ -115,9 +115,11 @@ now() {
     date +%s
 }
 
-# Short pause between polls; busybox builds without fractional sleep fall back to one second.
+# Pause between polls. Each poll starts the CLI, which costs ~0.15 s of CPU (a Go binary of 100+ MB), so
+# polling faster would eat a core of a small node while the server boots. busybox builds without
+# fractional sleep fall back to one second.
 nap() {
-    sleep 0.2 2>/dev/null || sleep 1
+    sleep 0.5 2>/dev/null || sleep 1
 }
 
 is_count() {
@@ -422,9 +424,11 @@ recover_leftovers() {
         if parse_response "$RESPONSE_TMP"; then
             log "found the complete init response of an interrupted start in $RESPONSE_TMP; storing its keys"
             commit_file "$RESPONSE_TMP" "$RESPONSE_FILE" || die "cannot rename $RESPONSE_TMP"
-        elif [ ! -e "$JOURNAL_FILE" ]; then
-            die "$RESPONSE_TMP is an incomplete init response without a journal; move it offline"
+        elif [ ! -s "$RESPONSE_TMP" ]; then
+            # The shell creates the file when it starts the CLI; empty, it never held anything.
+            rm -f "$RESPONSE_TMP"
         fi
+        # A partial response stays where it is: the messages that follow list it as a leftover.
     fi
     if [ -e "$RESPONSE_FILE" ]; then
         derive_from_response
@@ -466,6 +470,8 @@ abandoned_init() {
         [ -e "$ab_entry" ] || continue
         mv "$ab_entry" "$ab_aside/" || die "cannot move $ab_entry aside. Recovery: $ab_step, and start again"
     done
+    # A partial response of the abandoned init is kept (privately), in case it holds enough of its keys.
+    [ -s "$RESPONSE_TMP" ] && mv -f "$RESPONSE_TMP" "$RESPONSE_FILE.abandoned-$(now)"
     rm -f "$JOURNAL_FILE" "$RESPONSE_TMP"
     flush "$ab_raft" "$VAULT_KEYS_DIR"
     RESETS_DONE=1
