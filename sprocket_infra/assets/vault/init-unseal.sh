@@ -35,6 +35,8 @@
 #   init-response.json   The raw `operator init` response. The CLI writes it straight into
 #                        init-response.json.tmp; it is flushed and renamed before anything parses it, and
 #                        removed once unseal-keys and root-token, which are derived from it, are on disk.
+#   init-response.json.abandoned-<epoch>
+#                        A partial response of an abandoned initialization (see below), kept just in case.
 #   .init-lock/          Held while one copy initializes, so two copies never race to initialize.
 #
 # Guarantees:
