@@ -58,6 +58,7 @@ def _image(value: str) -> str:
     _image_tag(tag)
     if not repository:
         raise ValueError("expected 'repository:tag'")
+    _not_docker_hub_prefixed(value)
     return value
 
 
@@ -181,6 +182,12 @@ class VaultConfig(Strict):
     storage: RaftStorage | S3Storage = Field(default_factory=RaftStorage, discriminator="kind")
     unseal: ShamirFileUnseal = Field(default_factory=ShamirFileUnseal)
 
+    @property
+    def is_openbao(self) -> bool:
+        """OpenBao differs where it matters to layer2: audit devices are declared in its config file only
+        (its API refuses them) and it ships no GitHub auth method."""
+        return self.binary == "bao"
+
     @model_validator(mode="after")
     def _storage_supported(self) -> VaultConfig:
         if self.storage.kind == "s3" and self.binary == "bao":
@@ -221,12 +228,24 @@ _REGISTRY_RE = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*(?::[0-9]{1,5})?(?:/[a-z
 _SERVICE_KEY_RE = r"^[a-z][a-z0-9-]*$"
 
 
+_DOCKER_HUB_PREFIXES = ("docker.io/", "index.docker.io/", "registry-1.docker.io/")
+
+
+def _not_docker_hub_prefixed(value: str) -> None:
+    """Swarm keeps Docker Hub references in their short form (``org/app:tag``) and the provider reads
+    them back that way, so a ``docker.io/`` prefix would show as a change of every service on every plan."""
+    if value.startswith(_DOCKER_HUB_PREFIXES):
+        short = value.split("/", 1)[1].removeprefix("library/")
+        raise ValueError(f"write Docker Hub references without the registry host: {short!r}")
+
+
 def _registry(value: str) -> str:
     if not _REGISTRY_RE.match(value):
         raise ValueError(
-            "expected a lower-case registry and namespace such as 'docker.io/asaxplayinghorse' or "
+            "expected a lower-case registry and namespace such as 'asaxplayinghorse' (Docker Hub) or "
             "'ghcr.io/sprocketbot' (no scheme, no trailing '/')"
         )
+    _not_docker_hub_prefixed(value)
     return value
 
 
@@ -252,7 +271,7 @@ class PlatformConfig(Strict):
     """
 
     registry: ImageRegistry = Field(
-        "docker.io/asaxplayinghorse",
+        "asaxplayinghorse",
         description="Registry and namespace of the app images, e.g. 'ghcr.io/sprocketbot'. "
         "Left out: Docker Hub 'asaxplayinghorse', where the original images live.",
     )

@@ -121,8 +121,9 @@ def build(tool: Tool) -> Path:
     BIN.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     environment = {**os.environ, "GOFLAGS": "-mod=readonly -buildvcs=false", "CGO_ENABLED": "0"}
+    tags = f"-tags={','.join(tool.tags)}"
     result = subprocess.run(
-        ["go", "build", "-trimpath", "-ldflags=-s -w", f"-tags={','.join(tool.tags)}", "-o", str(partial), package],
+        ["go", "build", "-trimpath", "-ldflags=-s -w", tags, "-o", str(partial), package],
         cwd=module,
         env=environment,
         check=False,

@@ -7,12 +7,14 @@ construct adds no grant of its own; it only turns the description into Terraform
 * one KV v2 ``vault_mount`` per described mount;
 * one ``vault_policy`` per policy, its text rendered by :func:`policy_hcl`;
 * the GitHub auth method (organization members may log in) with each team's policies, and bounded token
-  TTLs so a leaked GitHub-issued token dies within a working day;
+  TTLs so a leaked GitHub-issued token dies within a working day. HashiCorp Vault only: OpenBao ships no
+  GitHub auth method, so on OpenBao maintainers get tokens for the same policies from an operator;
 * a token role per service policy (``infrastructure``, ``platform-<env>``): deploy tokens are made with
   ``vault token create -role=<policy>``, are orphans (revoking the operator's login does not break a
   running deploy) and expire within hours, unlike the never-expiring tokens of the original;
 * a ``file`` audit device writing to stdout, so every request (with secret values HMAC'd) lands in the
-  container log and from there in Loki.
+  container log and from there in Loki. On OpenBao, whose API refuses audit devices, layer1 declares the
+  same device in ``vault.hcl`` instead.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from cdktf_cdktf_provider_vault.token_auth_backend_role import TokenAuthBackendR
 from constructs import Construct
 
 from sprocket_infra.config import Layer2VaultConfig
+from sprocket_infra.constructs.vault_with_s3_backend import AUDIT_DEVICE_PATH
 from sprocket_infra.vault.access import VaultAccess, policy_hcl
 
 
@@ -37,6 +40,8 @@ class VaultConfigurationProps:
     """The environment's mounts, policies and GitHub teams (``vault_access(env)``)."""
     settings: Layer2VaultConfig
     """Token TTLs."""
+    openbao: bool
+    """The server is OpenBao (``VaultConfig.is_openbao``): no GitHub login, audit device from its config."""
 
 
 class VaultConfiguration(Construct):
@@ -64,6 +69,33 @@ class VaultConfiguration(Construct):
             )
             for policy in access.policies
         }
+        if not props.openbao:
+            self._github_login(access, settings)
+        for policy in (access.infrastructure_policy, access.platform_policy):
+            # OpenBao's token roles have no token_ttl/token_max_ttl (it drops them silently); an explicit
+            # max TTL is a hard cap on both servers, so a deploy token dies in hours even if renewed.
+            TokenAuthBackendRole(
+                self,
+                f"deploy-role-{policy.name}",
+                role_name=policy.name,
+                allowed_policies=[self.policies[policy.name].name],
+                orphan=True,
+                renewable=True,
+                token_explicit_max_ttl=settings.deploy_token_max_ttl_s,
+                token_ttl=None if props.openbao else settings.deploy_token_ttl_s,
+                token_max_ttl=None if props.openbao else settings.deploy_token_max_ttl_s,
+            )
+        if not props.openbao:
+            Audit(
+                self,
+                "audit-stdout",
+                type="file",
+                path=AUDIT_DEVICE_PATH,
+                options={"file_path": "stdout", "format": "json"},
+                description="Every request, secret values HMAC'd, to the container log (and so to Loki)",
+            )
+
+    def _github_login(self, access: VaultAccess, settings: Layer2VaultConfig) -> None:
         github = GithubAuthBackend(
             self,
             "github",
@@ -81,22 +113,3 @@ class VaultConfiguration(Construct):
                 team=team.slug,
                 policies=[self.policies[policy.name].name for policy in team.policies],
             )
-        for policy in (access.infrastructure_policy, access.platform_policy):
-            TokenAuthBackendRole(
-                self,
-                f"deploy-role-{policy.name}",
-                role_name=policy.name,
-                allowed_policies=[self.policies[policy.name].name],
-                orphan=True,
-                renewable=True,
-                token_ttl=settings.deploy_token_ttl_s,
-                token_max_ttl=settings.deploy_token_max_ttl_s,
-            )
-        Audit(
-            self,
-            "audit-stdout",
-            type="file",
-            path="stdout",
-            options={"file_path": "stdout", "format": "json"},
-            description="Every request, secret values HMAC'd, to the container log (and so to Loki)",
-        )

@@ -35,6 +35,16 @@ class VaultKey(Protocol):
     def key(self) -> str: ...
 
 
+def version_tag(reads: Sequence[DataVaultKvSecretV2]) -> str:
+    """Ten hex digits that change whenever a new Vault version of any of ``reads`` is written.
+
+    Taken from the versions' ``created_time``: the data source's ``version`` is an optional *argument*
+    (which version to read), so it is null in every plan and a name built from it fails to render.
+    The digest keeps the name short and within Swarm's 64 characters.
+    """
+    return Fn.substr(Fn.sha256(Fn.join(",", [read.created_time for read in reads])), 0, 10)
+
+
 class VaultDockerSecrets(Construct):
     """Create one per stack; call :meth:`docker_secret` for every (service, ref) pair."""
 
@@ -69,9 +79,9 @@ class VaultDockerSecrets(Construct):
         return self._reads[where]
 
     def docker_secret(self, ref: VaultKey, *, owner: str) -> Secret:
-        """A Docker secret holding ``ref``'s value, named ``<owner>-<ref>-v<vault version>``.
+        """A Docker secret holding ``ref``'s value, named ``<owner>-<ref>-<version tag>``.
 
-        The Vault version in the name makes a rotated value a new Docker secret (Swarm secrets are
+        The version tag in the name makes a rotated value a new Docker secret (Swarm secrets are
         immutable), created before the old one is removed so running services keep theirs until updated.
         """
         key = (owner, ref.name)
@@ -80,7 +90,7 @@ class VaultDockerSecrets(Construct):
             self._secrets[key] = Secret(
                 self,
                 f"{owner}-{ref.name}",
-                name=f"{owner}-{ref.name}-v{Fn.tostring(read.version)}",
+                name=f"{owner}-{ref.name}-{version_tag([read])}",
                 data=Fn.base64encode(read.data.lookup(ref.key)),
                 lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             )

@@ -11,7 +11,8 @@ Three jobs, one place, so every credential takes the same road:
   -replace=<random_password>`` rotates a credential and Vault gets a new version;
 * **deliver** any :class:`VaultKey` (kept here or provided by an operator) as a Docker secret, either the
   bare value or a small file around it (``requirepass <value>``), read back from Vault at deploy time.
-  The Vault version is in the Docker secret's name, so a rotated value rolls the services that mount it.
+  A tag of the Vault version is in the Docker secret's name, so a rotated value rolls the services that
+  mount it.
 
 Synthesized JSON only ever holds references (``${random_password...}``, ``${data.vault_kv_secret_v2...}``).
 """
@@ -22,14 +23,14 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from cdktf import Fn, ITerraformDependable, TerraformResourceLifecycle
+from cdktf import Fn, TerraformResource, TerraformResourceLifecycle
 from cdktf_cdktf_provider_docker.secret import Secret
 from cdktf_cdktf_provider_random.password import Password
 from cdktf_cdktf_provider_vault.data_vault_kv_secret_v2 import DataVaultKvSecretV2
 from cdktf_cdktf_provider_vault.kv_secret_v2 import KvSecretV2
 from constructs import Construct
 
-from sprocket_infra.constructs.vault_docker_secrets import VaultDockerSecrets, VaultKey
+from sprocket_infra.constructs.vault_docker_secrets import VaultDockerSecrets, VaultKey, version_tag
 from sprocket_infra.vault.access import FOR_PLATFORM, INFRASTRUCTURE, KvMount, secret_path
 
 PASSWORD_LENGTH = 40
@@ -87,7 +88,7 @@ class Layer2Secrets(Construct):
         folder: str,
         values: Mapping[str, str],
         *,
-        made_by: Sequence[ITerraformDependable],
+        made_by: Sequence[TerraformResource],
         for_platform: bool = False,
     ) -> dict[str, VaultSecretKey]:
         """Write ``values`` (key -> value or token) as one KV v2 secret; returns a reference per key.
@@ -110,7 +111,12 @@ class Layer2Secrets(Construct):
             name=path,
             data_json_wo=Fn.jsonencode(dict(sorted(values.items()))),
             data_json_wo_version=1,
-            lifecycle=TerraformResourceLifecycle(replace_triggered_by=list(made_by)),
+            # Plain addresses: Terraform rejects an interpolated "${...}" in replace_triggered_by.
+            lifecycle=TerraformResourceLifecycle(
+                replace_triggered_by=[
+                    f"{made.terraform_resource_type}.{made.friendly_unique_id}" for made in made_by
+                ]
+            ),
         )
         stem = folder.replace("/", "-")
         return {
@@ -143,11 +149,10 @@ class Layer2Secrets(Construct):
         if key not in self._files:
             reads = [self._read(ref) for ref in refs]
             values = [read.data.lookup(ref.key) for read, ref in zip(reads, refs, strict=True)]
-            versions = Fn.join("-", [Fn.tostring(read.version) for read in reads])
             self._files[key] = Secret(
                 self,
                 f"file-{owner}-{name}",
-                name=f"{owner}-{name}-v{versions}",
+                name=f"{owner}-{name}-{version_tag(reads)}",
                 data=Fn.base64encode(Fn.format(Fn.raw_string(template), values)),
                 lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             )

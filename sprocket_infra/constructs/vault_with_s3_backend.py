@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 PORT = 8200
 CONFIG_PATH = "/vault/config/vault.hcl"
+AUDIT_DEVICE_PATH = "stdout"
+"""Where the audit device that logs every request to the container's stdout is mounted."""
 SCRIPT_PATH = "/vault/init-unseal.sh"
 KEYS_DIR = "/vault/keys"
 DATA_DIR = "/vault/data"
@@ -66,6 +68,15 @@ def server_config(environment: Environment) -> str:
         )
     else:
         stanza = f'storage "raft" {{\n  path    = "{DATA_DIR}"\n  node_id = "{storage.node_id}"\n}}\n'
+    if vault.is_openbao:
+        # OpenBao refuses audit devices through its API; HashiCorp Vault gets the same device from layer2.
+        stanza += (
+            "\n"
+            f'audit "file" "{AUDIT_DEVICE_PATH}" {{\n'
+            '  description = "Every request, secret values HMAC\'d, to the container log (and so to Loki)"\n'
+            '  options {\n    file_path = "stdout"\n    format    = "json"\n  }\n'
+            "}\n"
+        )
     return (
         "ui            = true\n"
         "disable_mlock = true\n"

@@ -82,6 +82,7 @@ class Layer2Stack(SprocketStack):
                     environment.name, contributors_read_secrets=settings.vault.contributors_read_secrets
                 ),
                 settings=settings.vault,
+                openbao=environment.vault.is_openbao,
             ),
         )
         secrets = Layer2Secrets(self, "secrets", environment=environment.name, mount_paths=vault.mount_paths)

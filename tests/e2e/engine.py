@@ -119,14 +119,20 @@ class Deployment:
             check=False,
         )
         log.write_text(f"$ {' '.join(argv)}\n{result.stdout}\n--- stderr ---\n{result.stderr}")
-        progress(f"{self.environment}: {what}: exit {result.returncode} in {time.monotonic() - started:.0f} s")
+        progress(
+            f"{self.environment}: {what}: exit {result.returncode} in {time.monotonic() - started:.0f} s"
+        )
         if result.returncode not in ok_codes:
             tail = (result.stdout + result.stderr)[-4000:]
             raise AssertionError(f"{what} failed (exit {result.returncode}, log {log}):\n{tail}")
         return result
 
     def cdktf(
-        self, verb: str, *stacks: str, ok_codes: tuple[int, ...] = (0,), extra_env: Mapping[str, str] | None = None
+        self,
+        verb: str,
+        *stacks: str,
+        ok_codes: tuple[int, ...] = (0,),
+        extra_env: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """``cdktf deploy|destroy <stacks>`` as an operator runs it, non-interactive."""
         return self.run(
@@ -139,7 +145,9 @@ class Deployment:
     def synth(self, extra_env: Mapping[str, str] | None = None) -> None:
         self.run([str(CDKTF), "synth", "--output", str(self.outdir)], what="cdktf synth", extra_env=extra_env)
 
-    def tofu(self, stack: str, *args: str, ok_codes: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
+    def tofu(
+        self, stack: str, *args: str, ok_codes: tuple[int, ...] = (0,)
+    ) -> subprocess.CompletedProcess[str]:
         return self.run(
             ["tofu", *args], what=f"tofu {args[0]} {stack}", cwd=self.stack_dir(stack), ok_codes=ok_codes
         )

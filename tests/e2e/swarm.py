@@ -100,7 +100,9 @@ def private_swarm() -> Iterator[Swarm]:
             swarm = Swarm(host=f"unix://{socket}", process=process)
             try:
                 wait_until(
-                    lambda: socket.exists() and bool(swarm.docker("version", "--format", "{{.Server.Version}}")),
+                    lambda: (
+                        socket.exists() and bool(swarm.docker("version", "--format", "{{.Server.Version}}"))
+                    ),
                     timeout_s=START_TIMEOUT_S,
                     what=f"dockerd on {socket}",
                     interval_s=0.5,

@@ -13,9 +13,7 @@ What each test asks of the engines themselves, never of our reading of the JSON:
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,7 +54,7 @@ def _vault_inventory(openbao: DevServer) -> dict[str, set[str]]:
 
 def _bootstrap_values(environment: str) -> dict[str, str]:
     """A made-up value for every operator-provided secret the environment needs (nothing real exists)."""
-    return {variable: f"e2e-{variable.lower()}-value" for variable in external_secrets(environment).env_vars()}
+    return {variable: f"e2e-{variable.lower()}-value" for variable in external_secrets(environment).env_vars}
 
 
 def first_deploy(deployment: Deployment) -> None:
@@ -84,7 +82,11 @@ def deployment(
     deployed = Deployment(
         environment=environment,
         workdir=tmp_path_factory.mktemp(f"deploy-{environment}"),
-        credentials={"DOCKER_HOST": swarm.host, "VAULT_ADDR": openbao.addr, "VAULT_TOKEN": openbao.root_token},
+        credentials={
+            "DOCKER_HOST": swarm.host,
+            "VAULT_ADDR": openbao.addr,
+            "VAULT_TOKEN": openbao.root_token,
+        },
     )
     deployed.baseline = {**_swarm_inventory(swarm), **_vault_inventory(openbao)}
     first_deploy(deployed)
@@ -100,14 +102,22 @@ def _synthesized(deployment: Deployment, stack: str) -> dict[str, Any]:
     return document
 
 
-def test_every_docker_object_in_state_exists_in_swarm_as_declared(deployment: Deployment, swarm: Swarm) -> None:
+def test_every_docker_object_in_state_exists_in_swarm_as_declared(
+    deployment: Deployment, swarm: Swarm
+) -> None:
     checked = 0
     for stack in STACK_NAMES:
         declared = _synthesized(deployment, stack).get("resource", {})
         state = deployment.state_resources(stack)
         for resource_type, kind in SWARM_KINDS.items():
-            in_state = {address: values for address, values in state.items() if address.startswith(f"{resource_type}.")}
-            assert len(in_state) == len(declared.get(resource_type, {})), f"{stack}: {resource_type} not all applied"
+            in_state = {
+                address: values
+                for address, values in state.items()
+                if address.startswith(f"{resource_type}.")
+            }
+            assert len(in_state) == len(declared.get(resource_type, {})), (
+                f"{stack}: {resource_type} not all applied"
+            )
             live = swarm.inspect(kind, [values["name"] for values in in_state.values()])
             for address, values in in_state.items():
                 assert values["name"] in live, f"{stack}: {address} ({values['name']}) is not in Swarm"
@@ -135,10 +145,10 @@ def _assert_service_matches(address: str, values: dict[str, Any], live: dict[str
     assert {m["target"] for m in container.get("mounts") or []} == {
         m["Target"] for m in live_container.get("Mounts", [])
     }, f"{address}: mounts"
-    network_ids = {n["Target"] for n in spec["TaskTemplate"].get("Networks", [])}
-    declared_networks = {n["name"] for n in task.get("networks_advanced") or []}
-    live_networks = {item["Name"] for item in json.loads(swarm.docker("network", "inspect", *network_ids))} if network_ids else set()
+    live_networks = {n["Target"] for n in spec["TaskTemplate"].get("Networks", [])}
+    declared_networks = {n["id"] for n in task.get("networks_advanced") or []}
     assert live_networks == declared_networks, f"{address}: networks"
+    assert all(swarm.docker("network", "inspect", network) for network in live_networks)
 
 
 def test_openbao_holds_every_mount_policy_and_auth_method(deployment: Deployment, openbao: DevServer) -> None:
@@ -146,11 +156,16 @@ def test_openbao_holds_every_mount_policy_and_auth_method(deployment: Deployment
     live = _vault_inventory(openbao)
     mounts = {v["path"] for a, v in state.items() if a.startswith("vault_mount.")}
     policies = {v["name"] for a, v in state.items() if a.startswith("vault_policy.")}
-    auth = {v["path"] for a, v in state.items() if a.startswith(("vault_github_auth_backend.", "vault_auth_backend."))}
-    assert mounts and policies and auth, "layer2 manages no mounts, policies or auth methods?"
+    roles = {v["role_name"] for a, v in state.items() if a.startswith("vault_token_auth_backend_role.")}
+    assert mounts, "layer2 manages no mounts?"
+    assert policies, "layer2 manages no policies?"
     assert {f"{m}/" for m in mounts} <= live["mounts"]
     assert policies <= live["policies"]
-    assert {f"{p}/" for p in auth} <= live["auth"]
+    client = local_client(openbao.addr, openbao.root_token)
+    for role in roles:
+        stored = client.read(f"auth/token/roles/{role}")["data"]
+        assert stored["orphan"] is True, role
+        assert stored["token_explicit_max_ttl"] > 0, f"deploy tokens of role {role} never expire"
 
 
 def test_second_plan_is_empty_for_every_stack(deployment: Deployment) -> None:
@@ -188,7 +203,8 @@ def test_changing_a_route_updates_that_service_in_place(deployment: Deployment) 
     changes = deployment.planned_changes("platform")
     assert list(changes.values()) == [["update"]], changes
     (address,) = changes
-    assert address.startswith("docker_service.") and "core" in address, changes
+    assert address.startswith("docker_service."), changes
+    assert "core" in address, changes
     assert deployment.planned_changes("layer1") == {}
 
 
@@ -204,9 +220,11 @@ def test_rotating_a_credential_rolls_only_its_consumers(deployment: Deployment) 
     """``-replace`` of one generated password: its Vault write, its Docker secrets and the services
     mounting them change; nothing else does."""
     layer2 = _synthesized(deployment, "layer2")["resource"]
-    (password,) = [name for name in layer2["random_password"] if "redis" in name and "password" in name][:1]
+    password = next(name for name in sorted(layer2["random_password"]) if "redis-password" in name)
     plan_file = deployment.workdir / "rotate.tfplan"
-    deployment.tofu("layer2", "plan", "-input=false", f"-replace=random_password.{password}", f"-out={plan_file}")
+    deployment.tofu(
+        "layer2", "plan", "-input=false", f"-replace=random_password.{password}", f"-out={plan_file}"
+    )
     plan = json.loads(deployment.tofu("layer2", "show", "-json", str(plan_file)).stdout)
     changes = {
         change["address"]: change["change"]["actions"]
@@ -225,7 +243,9 @@ def test_rotating_a_credential_rolls_only_its_consumers(deployment: Deployment) 
     unexpected = {
         address
         for address in changes
-        if not address.startswith(("random_password.", "vault_kv_secret_v2.", "docker_secret.", "docker_service."))
+        if not address.startswith(
+            ("random_password.", "vault_kv_secret_v2.", "docker_secret.", "docker_service.")
+        )
     }
     assert not unexpected, changes
 

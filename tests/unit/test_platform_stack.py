@@ -277,7 +277,7 @@ def test_a_new_catalog_entry_becomes_a_complete_service(tmp_path: Path) -> None:
     stack = synth_platform(tmp_path, load_environment("local"), catalog)
 
     body = services(stack)["local-leaderboard"]
-    assert body["task_spec"]["container_spec"]["image"] == "docker.io/asaxplayinghorse/leaderboard:v1.0.0"
+    assert body["task_spec"]["container_spec"]["image"] == "asaxplayinghorse/leaderboard:v1.0.0"
     labels = service_labels(body)
     assert labels["traefik.http.routers.local-leaderboard.rule"] == "Host(`leaderboard.localhost`)"
     assert labels["traefik.http.services.local-leaderboard.loadbalancer.server.port"] == "4000"
