@@ -36,6 +36,19 @@ PING_PORT = 8082
 ADMIN_RULE = "SprocketAdmin"
 """Discord forward-auth rule guarding the dashboard (Maintainers and Administrators)."""
 
+ENCODED_CHARACTERS = {
+    "allowEncodedSlash": True,  # RabbitMQ's management API names the default vhost "/" as %2F
+    "allowEncodedPercent": True,
+    "allowEncodedSemicolon": True,
+    "allowEncodedQuestionMark": True,
+    "allowEncodedHash": True,
+    "allowEncodedBackSlash": False,
+    "allowEncodedNullCharacter": False,
+}
+"""Which percent-encoded characters an entrypoint lets through in a path. Traefik 3.7 allows all of them by
+default and warns at every start until they are chosen; no backend of ours needs an encoded backslash or
+NUL, both classic path-confusion tools, so those two get a 400."""
+
 ACME_CA_SERVERS = {
     "staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
     "production": "https://acme-v02.api.letsencrypt.org/directory",
@@ -55,7 +68,7 @@ def static_config(environment: Environment, *, docker_endpoint: str) -> dict[str
     for entrypoint in entrypoints.values():
         # Drop client headers that alias ones Traefik sets (X_Forwarded_User for X-Forwarded-User):
         # backends that map header names to variables would otherwise read the spoofed identity.
-        entrypoint["http"] = {"aliasHeadersStrategy": "delete"}
+        entrypoint["http"] = {"aliasHeadersStrategy": "delete", "encodedCharacters": dict(ENCODED_CHARACTERS)}
     if acme.tls:
         entrypoints["web"]["http"]["redirections"] = {
             "entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}

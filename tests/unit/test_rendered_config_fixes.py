@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import ENVIRONMENTS, Stacks
 from tests.integration.rendered import extract
@@ -69,3 +70,23 @@ def test_telegraf_sends_redis_the_password_redis_requires(
     assert section["servers"] == ["tcp://redis:6379"]
     assert f"requirepass {section['password']}\n" == redis.text("/run/secrets/redis-auth.conf")
     assert section["password"] == telegraf.value_of("-redis_")
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_traefik_entrypoints_choose_which_encoded_characters_pass(
+    environment: str, synth_stacks: Callable[[str], Stacks], tmp_path: Path
+) -> None:
+    """Traefik 3.7 warned at start while these were unset (and then let an encoded NUL or backslash in)."""
+    traefik = extract(synth_stacks(environment), "traefik", tmp_path)
+    entrypoints = yaml.safe_load(traefik.text("/etc/traefik/traefik.yml"))["entryPoints"]
+    assert set(entrypoints) == {"web", "websecure", "ping"}
+    for entrypoint in entrypoints.values():
+        assert entrypoint["http"]["encodedCharacters"] == {
+            "allowEncodedSlash": True,
+            "allowEncodedPercent": True,
+            "allowEncodedSemicolon": True,
+            "allowEncodedQuestionMark": True,
+            "allowEncodedHash": True,
+            "allowEncodedBackSlash": False,
+            "allowEncodedNullCharacter": False,
+        }
