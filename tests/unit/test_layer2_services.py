@@ -25,7 +25,7 @@ EXPECTED = {
     "grafana": ("grafana", {"/run/secrets/grafana-admin-password"}, "grafana-data"),
     "n8n": ("n8n", {"/run/secrets/n8n-encryption-key"}, "n8n-data"),
     "neo4j": ("neo4j", {"/run/secrets/neo4j-auth"}, "neo4j-data"),
-    "gatus": ("gatus", {"/config/alerting.yaml", "/config/endpoints.yaml"}, "gatus-data"),
+    "gatus": ("gatus", {"/config/sprocket/alerting.yaml", "/config/sprocket/endpoints.yaml"}, "gatus-data"),
     "loki": ("loki", set(), "loki-data"),
     "alloy": ("alloy", set(), "alloy-data"),
     "telegraf": ("telegraf", {"/etc/telegraf/telegraf.d/redis.conf", "/run/secrets/influx_password"}, None),

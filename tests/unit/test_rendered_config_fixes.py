@@ -90,3 +90,22 @@ def test_traefik_entrypoints_choose_which_encoded_characters_pass(
             "allowEncodedBackSlash": False,
             "allowEncodedNullCharacter": False,
         }
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_gatus_reads_only_our_files_and_sets_the_client_per_endpoint(
+    environment: str, synth_stacks: Callable[[str], Stacks], tmp_path: Path
+) -> None:
+    """With ``GATUS_CONFIG_PATH=/config`` Gatus merged the image's demo ``/config/config.yaml`` (public
+    example endpoints) into ours; and a top-level ``client`` is no Gatus key, so it was ignored."""
+    gatus = extract(synth_stacks(environment), "gatus", tmp_path)
+    assert gatus.env["GATUS_CONFIG_PATH"] == "/config/sprocket"
+    assert sorted(gatus.files) == [
+        "/config/sprocket/alerting.yaml",
+        "/config/sprocket/base.yaml",
+        "/config/sprocket/endpoints.yaml",
+    ]
+    assert "client" not in yaml.safe_load(gatus.text("/config/sprocket/base.yaml"))
+    endpoints = yaml.safe_load(gatus.text("/config/sprocket/endpoints.yaml"))["endpoints"]
+    assert endpoints
+    assert all(endpoint["client"] == {"timeout": "10s"} for endpoint in endpoints)

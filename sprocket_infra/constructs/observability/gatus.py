@@ -46,10 +46,13 @@ from sprocket_infra.routing import HttpRoute, TcpRoute
 
 NAME = "gatus"
 PORT = 8080
-CONFIG_DIR = "/config"
+CONFIG_DIR = "/config/sprocket"
+"""Our files only: the image ships a demo ``/config/config.yaml`` (example endpoints on the internet), which
+Gatus would merge into ours were ``GATUS_CONFIG_PATH`` the image's ``/config``."""
 STAFF_RULE = "SprocketStaff"
 UP_STATUSES = (200, 301, 302, 303, 307, 308, 401, 403)
 """Answers that prove a router and a backend exist; 404 means Traefik has no router, 5xx a dead backend."""
+CHECK_TIMEOUT = "10s"
 NO_HEALTHCHECK = Healthcheck(test=("NONE",))
 """Gatus ships ``FROM scratch``: nothing inside the container can probe it."""
 
@@ -70,6 +73,8 @@ class StatusEndpoint:
             "group": self.group,
             "url": self.url,
             "interval": "1m",
+            # Per endpoint: Gatus has no top-level ``client`` (one there was silently ignored).
+            "client": {"timeout": CHECK_TIMEOUT},
             "conditions": list(self.conditions),
             "alerts": [{"type": "discord"}],
         }
@@ -169,7 +174,6 @@ class Gatus(Construct):
         base = {
             "storage": {"type": "sqlite", "path": "/data/data.db"},
             "ui": {"title": f"Sprocket status ({context.environment.name})", "header": "Sprocket"},
-            "client": {"insecure": not context.environment.routing.acme.tls, "timeout": "10s"},
         }
         self.service = context.routed(
             self,
