@@ -63,7 +63,7 @@ e2e-tools:
 
 # The proof that the stacks deploy: OpenTofu + real providers into a private Docker Swarm and OpenBao.
 e2e: setup system-deps e2e-tools
-	@$(BIN)/python -m pytest -m e2e
+	@$(BIN)/python -m pytest -m e2e -s -q
 
 # The security scan alone: checkov over every environment's synthesized stacks, offline.
 scan: setup $(SCAN_STAMP)

@@ -65,10 +65,30 @@ def queue_name(environment: Environment, queue: str) -> str:
     return f"{environment.name}-{queue}"
 
 
+SWARM_NAME_MAX = 64
+"""Swarm refuses config and secret names longer than this (``[a-zA-Z0-9-_.]``, alphanumeric ends)."""
+TAG_LENGTH = 10
+"""Length of the content hash or version tag that ends every config and secret name."""
+
+
+def swarm_object_name(stem: str, tag: str) -> str:
+    """``<stem>-<tag>``, the name of an immutable Swarm config or secret, within Swarm's 64 characters.
+
+    ``tag`` is :data:`TAG_LENGTH` characters once rendered (a content hash, or a Terraform expression that
+    yields one). A stem too long for the rest is cut and ends in six hex digits of its full text, so two
+    long stems that share a beginning still get different names.
+    """
+    room = SWARM_NAME_MAX - TAG_LENGTH - 1
+    if len(stem) > room:
+        digest = hashlib.sha256(stem.encode()).hexdigest()[:6]
+        stem = f"{stem[: room - 7].rstrip('-_.')}-{digest}"
+    return f"{stem}-{tag}"
+
+
 def content_suffix(content: str | bytes) -> str:
     """Short content hash for immutable Swarm objects (configs): a change of content is a new name."""
     data = content.encode() if isinstance(content, str) else content
-    return hashlib.sha256(data).hexdigest()[:10]
+    return hashlib.sha256(data).hexdigest()[:TAG_LENGTH]
 
 
 # --- platform ----------------------------------------------------------------------------------------

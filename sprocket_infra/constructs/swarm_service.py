@@ -219,13 +219,16 @@ class SwarmService(Construct):
     def _config(self, file: ConfigFile) -> ServiceTaskSpecContainerSpecConfigs:
         slug = PurePosixPath(file.target).name.replace(".", "-").replace("_", "-")
         if Token.is_unresolved(file.content):
-            suffix, data = Fn.substr(Fn.sha256(file.content), 0, 10), Fn.base64encode(file.content)
+            suffix, data = (
+                Fn.substr(Fn.sha256(file.content), 0, naming.TAG_LENGTH),
+                Fn.base64encode(file.content),
+            )
         else:
             suffix, data = naming.content_suffix(file.content), _base64(file.content)
         config = DockerConfig(
             self,
             f"config-{slug}",
-            name=f"{self.props.name}-{slug}-{suffix}",
+            name=naming.swarm_object_name(f"{self.props.name}-{slug}", suffix),
             data=data,
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )

@@ -16,6 +16,8 @@ from cdktf_cdktf_provider_docker.secret import Secret
 from cdktf_cdktf_provider_vault.data_vault_kv_secret_v2 import DataVaultKvSecretV2
 from constructs import Construct
 
+from sprocket_infra import naming
+
 
 class _Mount(Protocol):
     @property
@@ -42,7 +44,7 @@ def version_tag(reads: Sequence[DataVaultKvSecretV2]) -> str:
     (which version to read), so it is null in every plan and a name built from it fails to render.
     The digest keeps the name short and within Swarm's 64 characters.
     """
-    return Fn.substr(Fn.sha256(Fn.join(",", [read.created_time for read in reads])), 0, 10)
+    return Fn.substr(Fn.sha256(Fn.join(",", [read.created_time for read in reads])), 0, naming.TAG_LENGTH)
 
 
 class VaultDockerSecrets(Construct):
@@ -90,7 +92,7 @@ class VaultDockerSecrets(Construct):
             self._secrets[key] = Secret(
                 self,
                 f"{owner}-{ref.name}",
-                name=f"{owner}-{ref.name}-{version_tag([read])}",
+                name=naming.swarm_object_name(f"{owner}-{ref.name}", version_tag([read])),
                 data=Fn.base64encode(read.data.lookup(ref.key)),
                 lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             )

@@ -30,6 +30,7 @@ from cdktf_cdktf_provider_vault.data_vault_kv_secret_v2 import DataVaultKvSecret
 from cdktf_cdktf_provider_vault.kv_secret_v2 import KvSecretV2
 from constructs import Construct
 
+from sprocket_infra import naming
 from sprocket_infra.constructs.vault_docker_secrets import VaultDockerSecrets, VaultKey, version_tag
 from sprocket_infra.vault.access import FOR_PLATFORM, INFRASTRUCTURE, KvMount, secret_path
 
@@ -152,7 +153,7 @@ class Layer2Secrets(Construct):
             self._files[key] = Secret(
                 self,
                 f"file-{owner}-{name}",
-                name=f"{owner}-{name}-{version_tag(reads)}",
+                name=naming.swarm_object_name(f"{owner}-{name}", version_tag(reads)),
                 data=Fn.base64encode(Fn.format(Fn.raw_string(template), values)),
                 lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             )

@@ -77,9 +77,11 @@ def server_config(environment: Environment) -> str:
             '  options {\n    file_path = "stdout"\n    format    = "json"\n  }\n'
             "}\n"
         )
+    # mlock is not available in an unprivileged container; OpenBao 2 dropped the setting (and warns on it).
+    mlock = "" if vault.is_openbao else "disable_mlock = true\n"
     return (
         "ui            = true\n"
-        "disable_mlock = true\n"
+        f"{mlock}"
         f'api_addr      = "{api_addr}"\n'
         f'cluster_addr  = "http://127.0.0.1:{PORT + 1}"\n'
         "\n"

@@ -136,7 +136,18 @@ class Deployment:
     ) -> subprocess.CompletedProcess[str]:
         """``cdktf deploy|destroy <stacks>`` as an operator runs it, non-interactive."""
         return self.run(
-            [str(CDKTF), verb, *stacks, "--auto-approve", "--output", str(self.outdir)],
+            # --skip-provider-lock: cdktf's lock step asks the origin registry for every platform's
+            # checksums (`tofu providers lock` ignores the CLI configuration's mirror); tofu init still
+            # writes the lock file for this platform from the mirror.
+            [
+                str(CDKTF),
+                verb,
+                *stacks,
+                "--auto-approve",
+                "--skip-provider-lock",
+                "--output",
+                str(self.outdir),
+            ],
             what=f"cdktf {verb} {' '.join(stacks)}",
             ok_codes=ok_codes,
             extra_env=extra_env,
@@ -152,18 +163,20 @@ class Deployment:
             ["tofu", *args], what=f"tofu {args[0]} {stack}", cwd=self.stack_dir(stack), ok_codes=ok_codes
         )
 
-    def planned_changes(self, stack: str) -> dict[str, list[str]]:
-        """``tofu plan`` of ``stack`` against current state: resource address -> actions, no-ops left out."""
+    def plan(self, stack: str, *args: str) -> dict[str, dict[str, Any]]:
+        """``tofu plan`` of ``stack`` against current state: address -> its change, no-ops left out."""
         plan_file = self.workdir / f"{stack}.tfplan"
-        self.tofu(stack, "plan", "-input=false", "-lock-timeout=60s", f"-out={plan_file}")
-        shown = self.tofu(stack, "show", "-json", str(plan_file))
-        plan: dict[str, Any] = json.loads(shown.stdout)
-        changes: dict[str, list[str]] = {}
-        for change in plan.get("resource_changes", []):
-            actions = list(change["change"]["actions"])
-            if actions not in (["no-op"], ["read"]):
-                changes[change["address"]] = actions
-        return changes
+        self.tofu(stack, "plan", "-input=false", "-lock-timeout=60s", *args, f"-out={plan_file}")
+        shown: dict[str, Any] = json.loads(self.tofu(stack, "show", "-json", str(plan_file)).stdout)
+        return {
+            change["address"]: change["change"]
+            for change in shown.get("resource_changes", [])
+            if change["change"]["actions"] not in (["no-op"], ["read"])
+        }
+
+    def planned_changes(self, stack: str, *args: str) -> dict[str, list[str]]:
+        """Address -> actions (``["update"]``, ``["create", "delete"]``, ...) of :meth:`plan`."""
+        return {address: list(change["actions"]) for address, change in self.plan(stack, *args).items()}
 
     def state_resources(self, stack: str) -> dict[str, dict[str, Any]]:
         """Managed resources in ``stack``'s state: address -> attribute values."""

@@ -47,7 +47,8 @@ from tests.integration.rendered import RenderedService, extract
 from tests.integration.rendered_servers import rabbitmq_server, redis_server
 from tools.e2e_tools import TOOLS, binary
 
-pytestmark = pytest.mark.integration
+# The Telegraf binary is built by `make e2e-tools`, so this runs with the real deploy in `make e2e`.
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 MAIN = "/etc/telegraf/telegraf.conf"
 REDIS_INPUT = "/etc/telegraf/telegraf.d/redis.conf"

@@ -112,11 +112,6 @@ def test_entrypoint_initializes_unseals_and_restarts(runs: tuple[RenderedService
     assert sorted(path.name for path in rendered.path("/vault/keys").iterdir()), "no unseal keys were kept"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="vault.hcl sets disable_mlock, which OpenBao 2.x no longer knows (it warns 'unknown or "
-    "unsupported field'); the Vault constructs render it for both servers (reported, not in this change)",
-)
 def test_openbao_knows_every_field_of_vault_hcl(runs: tuple[RenderedService, list[str]]) -> None:
     _, logs = runs
     unknown = [line for log in logs for line in log.splitlines() if "unknown or unsupported field" in line]

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from sprocket_infra import naming
 from sprocket_infra.config import CONFIG_DIR, ConfigError, load_environment
 from sprocket_infra.constructs.swarm_service import swarm_duration
 from sprocket_infra.constructs.vault_with_s3_backend import CONFIG_PATH
@@ -142,3 +143,29 @@ def test_an_environment_with_a_docker_io_prefix_is_refused(tmp_path: Path) -> No
     with pytest.raises(ConfigError, match="without the registry host: 'x'") as raised:
         load_environment("prod", config_dir=tmp_path)
     assert str(tmp_path / "prod.yaml") in str(raised.value)
+
+
+_SWARM_NAME = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9_.-]*[a-zA-Z0-9])?$")
+
+
+def test_config_and_secret_names_fit_swarm_once_rendered(synth_stacks: SynthStacks) -> None:
+    """Swarm refuses names over 64 characters; a tag expression renders to ``TAG_LENGTH`` characters."""
+    checked = 0
+    for environment, stack, document in _all_stacks(synth_stacks):
+        for resource_type in ("docker_config", "docker_secret"):
+            for name, body in resources(document, resource_type).items():
+                rendered = re.sub(r"\$\{.*\}$", "t" * naming.TAG_LENGTH, body["name"])
+                assert len(rendered) <= naming.SWARM_NAME_MAX, f"{environment}/{stack}/{name}: {rendered}"
+                assert _SWARM_NAME.match(rendered), f"{environment}/{stack}/{name}: {rendered}"
+                checked += 1
+    assert checked > 0
+
+
+def test_long_stems_are_cut_but_stay_distinct() -> None:
+    first = naming.swarm_object_name("lan-image-generation-frontend-postgres-platform-password", "0123456789")
+    second = naming.swarm_object_name(
+        "lan-image-generation-frontend-postgres-platform-passwords", "0123456789"
+    )
+    assert len(first) == len(second) == naming.SWARM_NAME_MAX
+    assert first != second
+    assert naming.swarm_object_name("redis-config", "0123456789") == "redis-config-0123456789"
