@@ -72,7 +72,7 @@ scan: setup $(SCAN_STAMP)
 lint: setup
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
-	@$(BIN)/mypy sprocket_infra main.py bench
+	@$(BIN)/mypy sprocket_infra main.py bench tools
 
 fmt: setup
 	@$(BIN)/ruff format .
