@@ -165,7 +165,7 @@ def publish_mirror(built: dict[Tool, Path]) -> None:
     )
     tofu = BIN / "tofu"
     tofu.unlink(missing_ok=True)
-    tofu.symlink_to(binary(TOOLS[0]))
+    tofu.symlink_to(binary(next(tool for tool in TOOLS if tool.name == "tofu")))
 
 
 def main(names: list[str]) -> None:

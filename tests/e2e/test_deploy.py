@@ -22,6 +22,7 @@ import yaml
 from sprocket_infra.catalog import CATALOG_FILE
 from sprocket_infra.secrets.external import external_secrets
 from sprocket_infra.stacks.base import STACK_NAMES
+from tests.conftest import read_stacks
 from tests.e2e.engine import VENV_BIN, Deployment, progress
 from tests.e2e.swarm import Swarm
 from tests.integration.openbao_dev import DevServer, local_client
@@ -103,17 +104,13 @@ def deployment(
         deployed.cdktf("destroy", *STACK_NAMES)
 
 
-def _synthesized(deployment: Deployment, stack: str) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads((deployment.stack_dir(stack) / "cdk.tf.json").read_text())
-    return document
-
-
 def test_every_docker_object_in_state_exists_in_swarm_as_declared(
     deployment: Deployment, swarm: Swarm
 ) -> None:
     checked = 0
+    synthesized = read_stacks(deployment.outdir)
     for stack in STACK_NAMES:
-        declared = _synthesized(deployment, stack).get("resource", {})
+        declared = synthesized[stack].get("resource", {})
         state = deployment.state_resources(stack)
         for resource_type, kind in SWARM_KINDS.items():
             in_state = {
@@ -233,7 +230,7 @@ def test_adding_a_catalog_service_only_adds(deployment: Deployment) -> None:
 def test_rotating_a_credential_rolls_only_its_consumers(deployment: Deployment) -> None:
     """``-replace`` of one generated password: its Vault write, its Docker secrets and the services
     mounting them change; nothing else does."""
-    layer2 = _synthesized(deployment, "layer2")["resource"]
+    layer2 = read_stacks(deployment.outdir)["layer2"]["resource"]
     password = next(name for name in sorted(layer2["random_password"]) if "redis-password" in name)
     changes = deployment.planned_changes("layer2", f"-replace=random_password.{password}")
     assert changes.get(f"random_password.{password}") in (["delete", "create"], ["create", "delete"])

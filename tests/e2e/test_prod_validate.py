@@ -15,6 +15,7 @@ import json
 import pytest
 
 from sprocket_infra.stacks.base import STACK_NAMES
+from tests.conftest import read_stacks
 from tests.e2e.engine import Deployment, require_tools
 
 pytestmark = pytest.mark.e2e
@@ -30,17 +31,11 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Deployment:
     return deployment
 
 
-def _providers(deployment: Deployment, stack: str) -> set[str]:
-    """The provider names ``stack`` requires."""
-    document = json.loads((deployment.stack_dir(stack) / "cdk.tf.json").read_text())
-    return set(document["terraform"]["required_providers"])
-
-
 @pytest.mark.parametrize("stack", STACK_NAMES)
 def test_opentofu_loads_every_prod_stack(prod: Deployment, stack: str) -> None:
     """The configuration without its S3 backend block (which ``tofu providers`` would first want to
     initialize, against Spaces) goes through OpenTofu's loader and names every provider at its pin."""
-    document = json.loads((prod.stack_dir(stack) / "cdk.tf.json").read_text())
+    document = read_stacks(prod.outdir)[stack]
     assert "s3" in document["terraform"].pop("backend")
     copy = prod.workdir / "loader" / stack
     copy.mkdir(parents=True)
@@ -51,7 +46,7 @@ def test_opentofu_loads_every_prod_stack(prod: Deployment, stack: str) -> None:
 
 
 def test_prod_platform_validates_with_the_real_providers(prod: Deployment) -> None:
-    assert _providers(prod, "platform") <= BUILT_PROVIDERS
+    assert set(read_stacks(prod.outdir)["platform"]["terraform"]["required_providers"]) <= BUILT_PROVIDERS
     prod.tofu("platform", "init", "-backend=false", "-input=false")
     result = prod.tofu("platform", "validate", "-json")
     report = json.loads(result.stdout)
