@@ -73,6 +73,8 @@ lint: setup
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy sprocket_infra main.py bench tools
+	@$(PYTHON) tools/e2e_tools.py actionlint >/dev/null
+	@$${SPROCKET_TOOLS_CACHE:-.cache/tools}/bin/actionlint
 
 fmt: setup
 	@$(BIN)/ruff format .

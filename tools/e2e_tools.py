@@ -54,6 +54,8 @@ class Tool:
     go_toolchain: str | None = None
     """``GOTOOLCHAIN`` for a module whose ``go.mod`` needs a newer Go than the machine's; the go command
     fetches that toolchain from the module proxy once."""
+    link: bool = False
+    """Also point ``.cache/tools/bin/<name>`` at the build, so a Makefile calls it by a fixed path."""
 
 
 TOOLS = (
@@ -85,6 +87,8 @@ TOOLS = (
             "secretstores.docker",
         ),
     ),
+    # Lints .github/workflows in `make lint`.
+    Tool("actionlint", link=True),
 )
 
 
@@ -115,9 +119,18 @@ def binary(tool: Tool) -> Path:
 
 def build(tool: Tool) -> Path:
     target = binary(tool)
-    if target.exists():
+    if not target.exists():
+        _compile(tool, target)
+    else:
         print(f"e2e-tools: {tool.name}: cached ({target.name})", flush=True)
-        return target
+    if tool.link:
+        fixed = BIN / tool.name
+        fixed.unlink(missing_ok=True)
+        fixed.symlink_to(target.name)
+    return target
+
+
+def _compile(tool: Tool, target: Path) -> None:
     module = MODULES / tool.name
     package = tool_package(module)
     print(f"e2e-tools: {tool.name}: building {package} (cold builds take minutes) ...", flush=True)
@@ -138,7 +151,6 @@ def build(tool: Tool) -> Path:
         sys.exit(f"error: building {tool.name} from {module / 'go.mod'} failed (exit {result.returncode})")
     partial.rename(target)
     print(f"e2e-tools: {tool.name}: built in {time.monotonic() - started:.0f} s", flush=True)
-    return target
 
 
 def os_arch() -> str:
