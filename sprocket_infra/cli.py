@@ -1,4 +1,4 @@
-"""``sprocket-infra``: operator commands around Vault (apply the access description, bootstrap secrets).
+"""``sprocket-infra``: operator commands: Vault access and secrets bootstrap, status checks (``verify``).
 
 Commands stay thin: they parse options, call plain functions, and render the result as a rich table for
 humans or JSON (``--json``) for scripts. The ``secrets`` commands load the environment's config file, the
@@ -23,9 +23,17 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
+from sprocket_infra.app import load_inputs
 from sprocket_infra.config import CONFIG_DIR, ConfigError, load_environment
+from sprocket_infra.ops.docker_api import DEFAULT_HOST as DEFAULT_DOCKER_HOST
+from sprocket_infra.ops.docker_api import DockerClient
+from sprocket_infra.ops.expected import expected_state
+from sprocket_infra.ops.probes import Target
+from sprocket_infra.ops.results import CheckResult, Outcome, VerifyReport
+from sprocket_infra.ops.verify import Check, VerifyOptions, plan_checks, run_checks
 from sprocket_infra.secrets.bootstrap import Report, Status, bootstrap, check
 from sprocket_infra.secrets.external import external_secrets
 from sprocket_infra.secrets.manifest import SecretManifest
@@ -299,3 +307,103 @@ def vault_policies(env: EnvOption = "local") -> None:
         access = vault_access(env)
     for policy in access.policies:
         typer.echo(f"# {policy.name}: {policy.description}\n{policy_hcl(policy)}")
+
+
+# --- verify ------------------------------------------------------------------------------------------
+
+_OUTCOME_STYLES = {Outcome.OK: "green", Outcome.FAIL: "bold red", Outcome.SKIP: "yellow"}
+
+
+def _target(value: str | None, default_port: int) -> Target | None:
+    return None if value is None else Target.parse(value, default_port=default_port)
+
+
+def _show_verify(report: VerifyReport, *, as_json: bool) -> None:
+    if as_json:
+        _print_json(report.as_json())
+        return
+    table = Table(title=f"verify ({report.environment})", title_justify="left")
+    for column in ("kind", "check", "outcome", "detail"):
+        table.add_column(column, no_wrap=column != "detail")
+    for result in report.results:
+        style = _OUTCOME_STYLES[result.outcome]
+        table.add_row(
+            result.kind, escape(result.name), f"[{style}]{result.outcome}[/]", escape(result.detail)
+        )
+    console = _console()
+    console.print(table, highlight=False)
+    summary = report.as_json()["summary"]
+    console.print(", ".join(f"{count} {outcome}" for outcome, count in summary.items()), highlight=False)
+
+
+@app.command("verify")
+def verify(
+    env: EnvOption = "local",
+    as_json: JsonOption = False,
+    http_connect: Annotated[
+        str | None,
+        typer.Option(help="Send plain-HTTP requests to this host[:port] (Traefik's web entrypoint)."),
+    ] = None,
+    https_connect: Annotated[
+        str | None,
+        typer.Option(help="Send TLS connections to this host[:port] (Traefik's websecure entrypoint)."),
+    ] = None,
+    vault_addr: VaultAddrOption = None,
+    gatus_url: Annotated[
+        str | None,
+        typer.Option(help="Gatus reached directly, e.g. through an SSH tunnel (its route needs a session)."),
+    ] = None,
+    docker_host: Annotated[
+        str,
+        typer.Option(help="The Swarm manager's Docker API: unix://, tcp:// or ssh://.", envvar="DOCKER_HOST"),
+    ] = DEFAULT_DOCKER_HOST,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds allowed for each connect, read or handshake.")
+    ] = 10.0,
+    min_cert_days: Annotated[
+        float, typer.Option(help="Fail a certificate that expires within this many days.")
+    ] = 14.0,
+    ca_file: Annotated[
+        Path | None, typer.Option(help="Trust these CAs (PEM) instead of the system's, for TLS checks.")
+    ] = None,
+    skip: Annotated[
+        list[str] | None, typer.Option(help="Leave out a kind of check: route, tls, vault, swarm, gatus.")
+    ] = None,
+) -> None:
+    """Check the running environment against the stacks: routes, certificates, Vault, Swarm, Gatus.
+
+    Exits 1 when any check fails; skipped checks (e.g. Gatus behind forward-auth) do not fail the run.
+    """
+    with _cli_errors(_Redactor()):
+        inputs = load_inputs(check_env_name(env))
+        options = VerifyOptions(
+            http_connect=_target(http_connect, 80),
+            https_connect=_target(https_connect, 443),
+            vault_addr=vault_addr,
+            gatus_url=gatus_url,
+            docker=DockerClient(host=docker_host, timeout_s=timeout),
+            timeout_s=timeout,
+            min_cert_days=min_cert_days,
+            ca_file=str(ca_file) if ca_file else None,
+            skip=frozenset(item for value in skip or () for item in value.split(",") if item),
+        )
+        expected = expected_state(inputs.environment, inputs.catalog)
+        checks = plan_checks(expected, options)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=as_json or not sys.stderr.isatty(),
+    )
+    with progress:
+        task = progress.add_task(f"verify {env}", total=len(checks))
+
+        def advance(check: Check, _results: list[CheckResult]) -> None:
+            progress.update(task, advance=1, description=f"{check.kind} {check.name}")
+
+        report = run_checks(env, checks, workers=options.workers, on_done=advance)
+    _show_verify(report, as_json=as_json)
+    raise typer.Exit(code=0 if report.ok else 1)
