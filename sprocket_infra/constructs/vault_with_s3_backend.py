@@ -21,30 +21,27 @@ from constructs import Construct
 
 from sprocket_infra import naming
 from sprocket_infra.config import Environment, S3Storage
+from sprocket_infra.constructs.edge import Routing
 from sprocket_infra.constructs.swarm_service import (
     BindMount,
     ConfigFile,
     DockerObject,
     Healthcheck,
-    NamedNetwork,
     Resources,
     SecretFile,
     SwarmServiceProps,
     VolumeMount,
 )
-from sprocket_infra.constructs.traefik_routed_service import TraefikRoutedService, TraefikRoutedServiceProps
-from sprocket_infra.routing import HttpRoute, entry_policy
+from sprocket_infra.routing import HttpRoute
+from sprocket_infra.vault.server_config import AUDIT_DEVICE_PATH as AUDIT_DEVICE_PATH  # re-exported
+from sprocket_infra.vault.server_config_nodes import DATA_DIR, PORT, vault_nodes
 
 if TYPE_CHECKING:
     from cdktf_cdktf_provider_digitalocean.spaces_bucket import SpacesBucket
 
-PORT = 8200
 CONFIG_PATH = "/vault/config/vault.hcl"
-AUDIT_DEVICE_PATH = "stdout"
-"""Where the audit device that logs every request to the container's stdout is mounted."""
 SCRIPT_PATH = "/vault/init-unseal.sh"
 KEYS_DIR = "/vault/keys"
-DATA_DIR = "/vault/data"
 S3_CREDENTIALS_PATH = "/run/secrets/vault-s3-credentials"
 
 
@@ -53,52 +50,15 @@ def unseal_script() -> str:
 
 
 def server_config(environment: Environment) -> str:
-    """``vault.hcl`` for ``environment``: same text for Vault and OpenBao except the storage stanza."""
-    vault = environment.vault
-    api_addr = naming.public_url(environment, vault.subdomain)
-    storage = vault.storage
-    if isinstance(storage, S3Storage):
-        stanza = (
-            'storage "s3" {\n'
-            f'  bucket   = "{storage.bucket}"\n'
-            f'  endpoint = "{storage.endpoint}"\n'
-            f'  region   = "{storage.region}"\n'
-            f'  path     = "{storage.path}"\n'
-            "}\n"
-        )
-    else:
-        stanza = f'storage "raft" {{\n  path    = "{DATA_DIR}"\n  node_id = "{storage.node_id}"\n}}\n'
-    if vault.is_openbao:
-        # OpenBao refuses audit devices through its API; HashiCorp Vault gets the same device from layer2.
-        stanza += (
-            "\n"
-            f'audit "file" "{AUDIT_DEVICE_PATH}" {{\n'
-            '  description = "Every request, secret values HMAC\'d, to the container log (and so to Loki)"\n'
-            '  options {\n    file_path = "stdout"\n    format    = "json"\n  }\n'
-            "}\n"
-        )
-    # mlock is not available in an unprivileged container; OpenBao 2 dropped the setting (and warns on it).
-    mlock = "" if vault.is_openbao else "disable_mlock = true\n"
-    return (
-        "ui            = true\n"
-        f"{mlock}"
-        f'api_addr      = "{api_addr}"\n'
-        f'cluster_addr  = "http://127.0.0.1:{PORT + 1}"\n'
-        "\n"
-        "# TLS ends at Traefik; this listener is reachable only on the ingress overlay.\n"
-        'listener "tcp" {\n'
-        f'  address     = "0.0.0.0:{PORT}"\n'
-        "  tls_disable = true\n"
-        "}\n"
-        "\n"
-        f"{stanza}"
-    )
+    """``vault.hcl`` of the environment's first node (see ``sprocket_infra.vault.server_config_nodes``)."""
+    return vault_nodes(environment)[0].text
 
 
 @dataclass(frozen=True, kw_only=True)
 class VaultWithS3BackendProps:
     environment: Environment
-    ingress: NamedNetwork
+    routing: Routing
+    """layer1's edge; Vault's API and UI are routed through it."""
 
 
 class VaultWithS3Backend(Construct):
@@ -128,38 +88,34 @@ class VaultWithS3Backend(Construct):
             secrets.append(SecretFile(secret=credentials, target=S3_CREDENTIALS_PATH))
             env["AWS_SHARED_CREDENTIALS_FILE"] = S3_CREDENTIALS_PATH
         else:
-            mounts.append(VolumeMount(source="vault-data", target=DATA_DIR))
+            mounts.append(VolumeMount(source=naming.service_volume(naming.VAULT_SERVICE), target=DATA_DIR))
 
-        self.service = TraefikRoutedService(
+        self.service = props.routing.route(
             self,
             "vault",
-            TraefikRoutedServiceProps(
-                service=SwarmServiceProps(
-                    name="vault",
-                    image=vault.image,
-                    command=["/bin/sh", SCRIPT_PATH, "serve"],
-                    env=env,
-                    healthcheck=Healthcheck(
-                        test=("CMD", vault.binary, "status", f"-address=http://127.0.0.1:{PORT}"),
-                        interval_s=15,
-                        start_period_s=90,
-                    ),
-                    resources=Resources(cpus=0.5, memory_mib=512),
-                    networks=[],
-                    configs=[
-                        ConfigFile(target=CONFIG_PATH, content=server_config(environment)),
-                        ConfigFile(target=SCRIPT_PATH, content=unseal_script(), mode=0o555),
-                    ],
-                    secrets=secrets,
-                    mounts=mounts,
-                    placement=environment.swarm.placement.storage,
-                    stateful=True,
+            SwarmServiceProps(
+                name=naming.VAULT_SERVICE,
+                image=vault.image,
+                command=["/bin/sh", SCRIPT_PATH, "serve"],
+                env=env,
+                healthcheck=Healthcheck(
+                    test=("CMD", vault.binary, "status", f"-address=http://127.0.0.1:{PORT}"),
+                    interval_s=15,
+                    start_period_s=90,
                 ),
-                routes=[HttpRoute(name="vault", hosts=(host,), port=PORT)],
-                ingress=props.ingress,
-                policy=entry_policy(routing.acme),
-                environment=environment.name,
+                resources=Resources(cpus=0.5, memory_mib=512),
+                networks=[],
+                configs=[
+                    ConfigFile(target=CONFIG_PATH, content=server_config(environment)),
+                    ConfigFile(target=SCRIPT_PATH, content=unseal_script(), mode=0o555),
+                ],
+                secrets=secrets,
+                mounts=mounts,
+                placement=environment.swarm.placement.storage,
+                stateful=True,
             ),
+            routes=[HttpRoute(name=naming.VAULT_SERVICE, hosts=(host,), port=PORT)],
+            origin=f"{props.routing.source}: vault.subdomain",
         )
 
     def _spaces_bucket(self, environment: Environment, storage: S3Storage) -> DockerObject:
