@@ -14,7 +14,7 @@ import hvac
 import hvac.exceptions
 import pytest
 
-from sprocket_infra.config import Layer2Config, load_environment
+from sprocket_infra.config import BucketConfig, ExternalPostgresConfig, load_environment
 from sprocket_infra.secrets.external import external_secrets
 from sprocket_infra.vault.access import Access, Policy, VaultAccess, vault_access
 from sprocket_infra.vault.apply import Outcome, apply_access
@@ -27,10 +27,10 @@ ACCESS = vault_access(ENV)
 EVERY_ENTRY = external_secrets(
     load_environment(ENV).model_copy(
         update={
-            "layer2": Layer2Config.model_validate(
-                {
-                    "postgres": {"kind": "external", "host": "192.0.2.10"},
-                    "buckets": {"general": {"provider": "aws"}},
+            "layer2": load_environment(ENV).layer2.model_copy(
+                update={
+                    "postgres": ExternalPostgresConfig(host="192.0.2.10"),
+                    "buckets": {"general": BucketConfig(provider="aws")},
                 }
             )
         }

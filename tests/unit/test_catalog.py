@@ -12,7 +12,7 @@ from sprocket_infra.catalog import CATALOG_FILE, Catalog, CatalogError, load_cat
 from sprocket_infra.catalog.checks import environment_problems
 from sprocket_infra.catalog.dependencies import CREDENTIALS
 from sprocket_infra.catalog.vocabulary import default_vocabulary
-from sprocket_infra.config import PlatformConfig, load_environment
+from sprocket_infra.config import load_environment
 from sprocket_infra.platform_config.dependencies import CREDENTIAL_KEYS, credential_names
 from sprocket_infra.secrets.external import external_secrets
 from sprocket_infra.vault.access import PLATFORM
@@ -257,7 +257,9 @@ def test_an_invalid_entry_causes_no_follow_on_errors(data: dict[str, Any]) -> No
 
 def test_environment_overrides_must_name_catalog_entries() -> None:
     local = load_environment("local")
-    platform = PlatformConfig(image_tags={"webb": "v2.0.0"}, replicas={"discord-bot": 2, "core": 3})
+    platform = local.platform.model_copy(
+        update={"image_tags": {"webb": "v2.0.0"}, "replicas": {"discord-bot": 2, "core": 3}}
+    )
     assert environment_problems(load_catalog(), local.model_copy(update={"platform": platform})) == [
         ("platform.image_tags.webb", f"no app image 'webb' in the catalog ({SOURCE})"),
         ("platform.replicas.discord-bot", "discord-bot runs one task at a time (rollout: stop-first), got 2"),

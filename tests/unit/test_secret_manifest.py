@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sprocket_infra.config import Environment, load_environment
+from sprocket_infra.config import Environment, load_environment, parse_environment
 from sprocket_infra.secrets.external import common_secret_names, external_secrets
 from sprocket_infra.secrets.manifest import SecretRef
 from sprocket_infra.vault.access import INFRASTRUCTURE, PLATFORM
@@ -46,7 +46,8 @@ POSTGRES_PASSWORDS = {"postgres-platform-password", "postgres-grafana-password",
 
 def environment(name: str = "sample", **layer2: Any) -> Environment:
     """A minimal environment file's content, with ``layer2`` settings as YAML would give them."""
-    return Environment.model_validate({"name": name, "routing": {"domain": "localhost"}, "layer2": layer2})
+    data = {"name": name, "routing": {"domain": "localhost"}, "layer2": layer2}
+    return parse_environment(data, source=f"{name}.yaml")
 
 
 EVERYTHING = environment(

@@ -1,0 +1,149 @@
+"""Reading environment files: ``config/defaults.yaml`` first, then ``config/<name>.yaml`` merged over it.
+
+The defaults file holds what every environment shares and may override: image pins and production data
+such as the Discord guild and role ids. It is not an environment; each environment file extends it.
+A problem is reported against the file its value came from.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from sprocket_infra.config.environment import SECTION_SCHEMAS, Environment
+from sprocket_infra.config.errors import ConfigError, describe_validation_error
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+DEFAULT_ENVIRONMENT = "local"
+DEFAULTS_NAME = "defaults"
+"""``<config dir>/defaults.yaml``; a config dir without one (a test's, an operator's) uses the shipped one."""
+
+
+def shown_path(path: Path) -> str:
+    """``path`` as messages show it: relative to the repository when inside it, else as read."""
+    root = CONFIG_DIR.parent
+    return str(path.relative_to(root)) if path.is_absolute() and path.is_relative_to(root) else str(path)
+
+
+def read_yaml(path: Path) -> Any:
+    """The parsed document at ``path``; any problem with the file is one :class:`ConfigError` line."""
+    shown = shown_path(path)
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{shown}: not valid YAML: {exc}") from None
+
+
+def defaults_file(config_dir: Path) -> Path:
+    candidate = config_dir / f"{DEFAULTS_NAME}.yaml"
+    return candidate if candidate.is_file() else CONFIG_DIR / f"{DEFAULTS_NAME}.yaml"
+
+
+def merged(base: Any, override: Any) -> Any:
+    """``override`` deep-merged over ``base``: mappings merge key by key, anything else replaces."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        result = dict(base)
+        for key, value in override.items():
+            result[key] = merged(base[key], value) if key in base else value
+        return result
+    return override
+
+
+def _holds(data: Any, loc: Sequence[int | str]) -> bool:
+    """Whether ``data`` spells out the value at pydantic location ``loc`` (union tags are skipped)."""
+    node = data
+    for part in loc:
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if in_list or (isinstance(node, dict) and part in node):
+            node = node[part]
+        elif not (isinstance(node, dict) and (node.get("kind") == part or str(part).startswith("function-"))):
+            return False
+    return True
+
+
+def _schema(loc: Sequence[int | str]) -> str:
+    return SECTION_SCHEMAS.get(str(loc[0]) if loc else "", "sprocket_infra/config/environment.py")
+
+
+def parse_environment(
+    data: Any, *, source: str, defaults: Mapping[str, Any] | None = None, defaults_source: str = ""
+) -> Environment:
+    """Validate already-parsed YAML over ``defaults`` (the shipped ``config/defaults.yaml`` when None);
+    ``source`` and ``defaults_source`` name the files in error messages."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of settings at the top level")
+    if defaults is None:
+        path = CONFIG_DIR / f"{DEFAULTS_NAME}.yaml"
+        defaults, defaults_source = load_defaults(path), shown_path(path)
+    try:
+        return Environment.model_validate(merged(dict(defaults), data))
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_lines(exc, data, defaults, source, defaults_source))) from None
+
+
+def _lines(
+    exc: ValidationError, data: Any, defaults: Mapping[str, Any], source: str, defaults_source: str
+) -> Iterator[str]:
+    for error in exc.errors():
+        loc = error["loc"]
+        origin = defaults_source if not _holds(data, loc) and _holds(defaults, loc) and loc else source
+        yield f"{origin}: {describe_validation_error(error, schema=_schema(loc))}"
+
+
+def load_defaults(path: Path) -> Mapping[str, Any]:
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{shown_path(path)}: expected a mapping of settings at the top level")
+    if "name" in data:
+        raise ConfigError(f"{shown_path(path)}: name: the defaults file is no environment; remove 'name'")
+    return data
+
+
+def load_environment(name: str | None = None, *, config_dir: Path = CONFIG_DIR) -> Environment:
+    """Load ``<config_dir>/<name>.yaml`` over the defaults; the name defaults to ``$SPROCKET_ENV`` and
+    then ``local``."""
+    name = name or os.environ.get("SPROCKET_ENV") or DEFAULT_ENVIRONMENT
+    path = config_dir / f"{name}.yaml"
+    shown = shown_path(path)
+    if name == DEFAULTS_NAME or not path.is_file():
+        known = sorted(p.stem for p in config_dir.glob("*.yaml") if p.stem != DEFAULTS_NAME)
+        raise ConfigError(f"{shown}: no such environment file (known environments: {', '.join(known)})")
+    base = defaults_file(config_dir)
+    environment = parse_environment(
+        read_yaml(path), source=shown, defaults=load_defaults(base), defaults_source=shown_path(base)
+    )
+    if environment.name != name:
+        raise ConfigError(
+            f"{shown}: name: expected '{name}' to match the file name (got {environment.name!r})"
+        )
+    return environment
+
+
+class _ShippedDatabaseConsumers(Mapping[str, str]):
+    """``layer2.database_consumers`` of the shipped defaults file, read on first use.
+
+    Kept for code that has no environment at hand; code that has one reads
+    ``environment.layer2.database_consumers``, which an environment may override."""
+
+    def _data(self) -> Mapping[str, str]:
+        defaults = load_defaults(CONFIG_DIR / f"{DEFAULTS_NAME}.yaml")
+        consumers: Mapping[str, str] = defaults["layer2"]["database_consumers"]
+        return consumers
+
+    def __getitem__(self, key: str) -> str:
+        return self._data()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+
+DATABASE_CONSUMERS: Mapping[str, str] = _ShippedDatabaseConsumers()
+"""Who gets a PostgreSQL database and login of its own (-> who uses it), as config/defaults.yaml says."""
