@@ -1,10 +1,13 @@
-"""``DockerSocketProxy``: read-only access to exactly the Docker API sections one consumer reads.
+"""``DockerSocketProxy``: read-only access to exactly the Docker API routes one consumer reads.
 
 Traefik faces the internet; giving it ``docker.sock`` would give anyone who breaks it root on the node.
-By default the proxy answers GET requests for services, tasks, networks, version and ping (what Traefik's
-Swarm provider reads), refuses everything else (POST included), runs only on managers (the Swarm API lives
-there) and sits on a private overlay that only its consumer joins. Other consumers (the monitoring agents)
-get their own proxy with their own ``allowed_sections``, so widening one never widens the other.
+The proxy is HAProxy with a configuration rendered here (``docker_api_allowlist``): GET and HEAD only,
+and only the metadata routes of the sections it is given, matched as anchored path patterns, so no
+section can expose container files (``archive``, ``export``), logs or exec. By default it opens what
+Traefik's Swarm provider reads (services, tasks, networks, version, ping). It runs only on managers (the
+Swarm API lives there), mounts the socket read-only, and sits on a private overlay that only its consumer
+joins. Other consumers (the monitoring agents) get their own proxy with their own ``allowed_sections``,
+so widening one never widens the other.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from constructs import Construct
 
 from sprocket_infra import naming
 from sprocket_infra.config import Environment
+from sprocket_infra.constructs.docker_api_allowlist import SECTION_ROUTES, haproxy_config
 from sprocket_infra.constructs.swarm_service import (
     BindMount,
+    ConfigFile,
     Healthcheck,
     NamedNetwork,
     Resources,
@@ -26,15 +31,13 @@ from sprocket_infra.constructs.swarm_service import (
 
 ALLOWED_SECTIONS = ("NETWORKS", "PING", "SERVICES", "TASKS", "VERSION")
 """What Traefik's Swarm provider calls; nothing more."""
-KNOWN_SECTIONS = (
-    "AUTH", "BUILD", "COMMIT", "CONFIGS", "CONTAINERS", "DISTRIBUTION", "EVENTS", "EXEC", "IMAGES", "INFO",
-    "NETWORKS", "NODES", "PING", "PLUGINS", "POST", "SECRETS", "SERVICES", "SESSION", "SWARM", "SYSTEM",
-    "TASKS", "VERSION", "VOLUMES",
-)  # fmt: skip
-"""Every section the proxy image knows; those not allowed are set to 0 explicitly, so a changed image
-default can't widen access."""
+KNOWN_SECTIONS = tuple(sorted(SECTION_ROUTES))
+"""Every section a proxy can open (each one a fixed set of read-only routes)."""
 DENIED_SECTIONS = tuple(section for section in KNOWN_SECTIONS if section not in ALLOWED_SECTIONS)
 """What Traefik's proxy refuses."""
+CONFIG_PATH = "/usr/local/etc/haproxy/haproxy.cfg"
+"""Where the official HAProxy image reads its configuration (its default command)."""
+DOCKER_SOCKET = "/var/run/docker.sock"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,31 +47,36 @@ class DockerSocketProxyProps:
     name: str = naming.SOCKET_PROXY_SERVICE
     """Swarm service name, the consumer's address for it. Left out: Traefik's proxy."""
     allowed_sections: tuple[str, ...] = ALLOWED_SECTIONS
-    """API sections answered (GET only unless ``POST`` is listed). Left out: what Traefik reads."""
+    """API sections whose read-only routes are answered (GET/HEAD only). Left out: what Traefik reads."""
 
     def __post_init__(self) -> None:
+        if "POST" in self.allowed_sections:
+            raise ValueError(
+                f"socket proxy {self.name}: POST would allow changes; proxies here are read-only"
+            )
         unknown = sorted(set(self.allowed_sections) - set(KNOWN_SECTIONS))
         if unknown:
             raise ValueError(
                 f"socket proxy {self.name}: unknown API sections {unknown}; known: {KNOWN_SECTIONS}"
             )
-        if "POST" in self.allowed_sections:
-            raise ValueError(
-                f"socket proxy {self.name}: POST would allow changes; proxies here are read-only"
-            )
 
 
 class DockerSocketProxy(Construct):
+    """Public attributes: ``service``, ``network`` (join it to reach the proxy), ``endpoint``."""
+
     def __init__(self, scope: Construct, construct_id: str, props: DockerSocketProxyProps) -> None:
         super().__init__(scope, construct_id)
-        env = {section: "1" if section in props.allowed_sections else "0" for section in KNOWN_SECTIONS}
+        self.network = props.network
+        config = haproxy_config(
+            sections=props.allowed_sections, port=naming.SOCKET_PROXY_PORT, socket=DOCKER_SOCKET
+        )
         self.service = SwarmService(
             self,
             "proxy",
             SwarmServiceProps(
                 name=props.name,
                 image=props.environment.images.socket_proxy,
-                env=env,
+                configs=[ConfigFile(target=CONFIG_PATH, content=config)],
                 healthcheck=Healthcheck(
                     test=(
                         "CMD-SHELL",
@@ -78,10 +86,12 @@ class DockerSocketProxy(Construct):
                 ),
                 resources=Resources(cpus=0.25, memory_mib=64),
                 networks=[props.network],
-                mounts=[
-                    BindMount(source="/var/run/docker.sock", target="/var/run/docker.sock", read_only=True)
-                ],
+                mounts=[BindMount(source=DOCKER_SOCKET, target=DOCKER_SOCKET, read_only=True)],
                 placement=props.environment.swarm.placement.manager,
+                # The socket is root:docker 0660 on the node and the docker group's id differs between
+                # hosts, so HAProxy runs as root inside; the root filesystem stays read-only.
+                user="root",
+                read_only=True,
             ),
         )
 

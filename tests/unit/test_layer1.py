@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
+from sprocket_infra.constructs.docker_api_allowlist import routes
 from sprocket_infra.constructs.docker_socket_proxy import ALLOWED_SECTIONS
+from sprocket_infra.constructs.docker_socket_proxy import CONFIG_PATH as PROXY_CONFIG_PATH
 from sprocket_infra.constructs.traefik_proxy import STATIC_CONFIG_PATH
 from sprocket_infra.constructs.vault_with_s3_backend import CONFIG_PATH, SCRIPT_PATH
 from tests.conftest import ENVIRONMENTS, Stacks
@@ -27,6 +29,7 @@ def traefik_static(stack: dict[str, Any]) -> dict[str, Any]:
 
 
 LAYER1_ADDRESSES = {
+    "docker_config.socket-proxy_config-haproxy-cfg_B8C71FCE",
     "docker_config.traefik_swarm_config-traefik-yml_9305A3AF",
     "docker_config.vault_swarm_config-init-unseal-sh_1A97A855",
     "docker_config.vault_swarm_config-vault-hcl_DBD02118",
@@ -62,12 +65,16 @@ def test_ingress_network_is_the_named_overlay(synth_stacks: SynthStacks) -> None
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_socket_proxy_is_read_only_and_minimal(synth_stacks: SynthStacks, environment: str) -> None:
-    proxy = services(layer1(synth_stacks, environment))["docker-socket-proxy"]
+    stack = layer1(synth_stacks, environment)
+    proxy = services(stack)["docker-socket-proxy"]
     container = proxy["task_spec"]["container_spec"]
-    granted = sorted(key for key, value in container["env"].items() if value == "1")
-    assert granted == sorted(ALLOWED_SECTIONS)
-    assert container["env"]["POST"] == "0"
-    assert container["env"]["CONTAINERS"] == "0"
+    config = mounted_file(stack, proxy, PROXY_CONFIG_PATH)
+    opened = [line.split()[-1] for line in config.splitlines() if "acl allowed_route" in line]
+    assert opened == [route.pattern for route in routes(ALLOWED_SECTIONS)]
+    assert "/containers" not in config
+    assert "http-request deny deny_status 403 unless METH_GET" in config
+    assert container["env"] == {}
+    assert container["read_only"] is True
     assert container["mounts"] == [
         {
             "read_only": True,

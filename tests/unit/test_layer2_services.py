@@ -10,6 +10,7 @@ import pytest
 
 from sprocket_infra import naming
 from sprocket_infra.config import load_environment
+from sprocket_infra.constructs.docker_socket_proxy import CONFIG_PATH as PROXY_CONFIG_PATH
 from tests.conftest import ENVIRONMENTS, Stacks
 from tests.synth_json import mounted_file, resources, service_labels, services
 
@@ -148,11 +149,18 @@ def test_monitoring_socket_proxy_is_read_only_and_separate_from_traefiks(
     synth_stacks: Callable[[str], Stacks],
 ) -> None:
     layer2 = synth_stacks("prod")["layer2"]
-    env = services(layer2)[naming.MONITORING_SOCKET_PROXY_SERVICE]["task_spec"]["container_spec"]["env"]
-    assert {env[section] for section in ("POST", "EXEC", "SECRETS", "SWARM")} == {"0"}
-    assert {env[section] for section in ("CONTAINERS", "INFO", "TASKS")} == {"1"}
-    traefik_proxy = services(synth_stacks("prod")["layer1"])[naming.SOCKET_PROXY_SERVICE]
-    assert traefik_proxy["task_spec"]["container_spec"]["env"]["CONTAINERS"] == "0"
+    proxy = services(layer2)[naming.MONITORING_SOCKET_PROXY_SERVICE]
+    config = mounted_file(layer2, proxy, PROXY_CONFIG_PATH)
+    assert "unless METH_GET" in config
+    opened = "\n".join(line for line in config.splitlines() if "acl allowed_route" in line)
+    assert "/containers/[A-Za-z0-9][A-Za-z0-9_.-]*/stats$" in opened
+    assert "/info$" in opened
+    assert "/nodes$" in opened
+    for refused in ("archive", "export", "logs", "exec", "secrets", "swarm"):
+        assert refused not in opened
+    layer1 = synth_stacks("prod")["layer1"]
+    traefiks = mounted_file(layer1, services(layer1)[naming.SOCKET_PROXY_SERVICE], PROXY_CONFIG_PATH)
+    assert "/containers" not in traefiks
 
 
 def test_log_shipper_runs_on_every_node_without_a_hard_coded_address(
