@@ -11,16 +11,24 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import shutil
 import socket
 import subprocess
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlencode, urlsplit
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
+CHUNK_BYTES = 1 << 16
 API_VERSION = "1.41"
 """The oldest Engine API with ``ServiceStatus`` on service listings (Docker 20.10); newer engines take it."""
+
+
+class Sink(Protocol):
+    """Where a downloaded body goes: a file, a gzip stream, a buffer."""
+
+    def write(self, data: bytes, /) -> object: ...
 
 
 class DockerApiError(RuntimeError):
@@ -105,6 +113,20 @@ class DockerClient:
                 return reply.status, reply.read()
         except (OSError, http.client.HTTPException) as error:
             raise DockerApiError(f"Docker API at {self.host}: {method} {path}: {error}") from None
+
+    def download(self, path: str, sink: Sink, *, query: Mapping[str, str] | None = None) -> tuple[int, bytes]:
+        """``GET path`` with a 200 body copied into ``sink`` in chunks; an error body is returned instead."""
+        target = f"/v{API_VERSION}{path}" + (f"?{urlencode(query)}" if query else "")
+        try:
+            with self._connection() as conn:
+                conn.request("GET", target, headers={"Host": "docker"})
+                reply = conn.getresponse()
+                if reply.status != 200:
+                    return reply.status, reply.read()
+                shutil.copyfileobj(reply, sink, CHUNK_BYTES)
+                return reply.status, b""
+        except (OSError, http.client.HTTPException) as error:
+            raise DockerApiError(f"Docker API at {self.host}: GET {path}: {error}") from None
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         status, data = self.request(method, path, **kwargs)
