@@ -1,4 +1,4 @@
-"""``sprocket-infra``: operator commands: Vault access and secrets bootstrap, status checks (``verify``).
+"""``sprocket-infra``: operator commands: Vault access, secrets bootstrap, ``verify``, backup and restore.
 
 Commands stay thin: they parse options, call plain functions, and render the result as a rich table for
 humans or JSON (``--json``) for scripts. The ``secrets`` commands load the environment's config file, the
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -28,12 +29,16 @@ from rich.table import Table
 
 from sprocket_infra.app import load_inputs
 from sprocket_infra.config import CONFIG_DIR, ConfigError, load_environment
+from sprocket_infra.ops.backups import backup_prefix, deliver, fetch
 from sprocket_infra.ops.docker_api import DEFAULT_HOST as DEFAULT_DOCKER_HOST
-from sprocket_infra.ops.docker_api import DockerClient
+from sprocket_infra.ops.docker_api import DockerApiError, DockerClient
 from sprocket_infra.ops.expected import expected_state
+from sprocket_infra.ops.object_store import Bucket, ObjectStoreError
 from sprocket_infra.ops.probes import Target
 from sprocket_infra.ops.results import CheckResult, Outcome, VerifyReport
+from sprocket_infra.ops.vault_snapshot import restore_snapshot, save_snapshot
 from sprocket_infra.ops.verify import Check, VerifyOptions, plan_checks, run_checks
+from sprocket_infra.ops.volume_backup import VolumeBackupError, backup_volume, restore_volume
 from sprocket_infra.secrets.bootstrap import Report, Status, bootstrap, check
 from sprocket_infra.secrets.external import external_secrets
 from sprocket_infra.secrets.manifest import SecretManifest
@@ -123,7 +128,16 @@ def _cli_errors(redact: _Redactor) -> Iterator[None]:
     """Turn expected failures into one ``error:`` line on stderr and exit code 1."""
     try:
         yield
-    except (VaultOperationError, SourceError, ConfigError, ValueError, KeyError) as error:
+    except (
+        VaultOperationError,
+        SourceError,
+        ConfigError,
+        ValueError,
+        KeyError,
+        DockerApiError,
+        ObjectStoreError,
+        VolumeBackupError,
+    ) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
         # A config file with several bad keys reports one per line; keep the promise of a single line.
         one_line = "; ".join(line.strip() for line in str(message).splitlines() if line.strip())
@@ -407,3 +421,204 @@ def verify(
         report = run_checks(env, checks, workers=options.workers, on_done=advance)
     _show_verify(report, as_json=as_json)
     raise typer.Exit(code=0 if report.ok else 1)
+
+
+# --- backup / restore --------------------------------------------------------------------------------
+
+backup_app = typer.Typer(
+    help="Back up Vault (raft snapshot) or a named volume, to a file or the backups bucket."
+)
+restore_app = typer.Typer(help="Restore Vault or a named volume from a file or the backups bucket.")
+app.add_typer(backup_app, name="backup", no_args_is_help=True)
+app.add_typer(restore_app, name="restore", no_args_is_help=True)
+
+OutOption = Annotated[Path | None, typer.Option("--out", help="Write the backup to this file (mode 0600).")]
+FromOption = Annotated[Path | None, typer.Option("--from", help="Restore from this file.")]
+BucketOption = Annotated[
+    str | None,
+    typer.Option(
+        "--bucket",
+        help="S3/Spaces bucket for backups (credentials: AWS_* variables).",
+        envvar="SPROCKET_BACKUP_BUCKET",
+    ),
+]
+EndpointOption = Annotated[
+    str | None,
+    typer.Option(
+        help="S3 endpoint, e.g. https://nyc3.digitaloceanspaces.com.", envvar="SPROCKET_BACKUP_ENDPOINT"
+    ),
+]
+RegionOption = Annotated[str, typer.Option(help="S3 region (Spaces: the datacenter, e.g. nyc3).")]
+KeepOption = Annotated[int, typer.Option(help="Backups to keep in the bucket; older ones are deleted.")]
+KeyOption = Annotated[str | None, typer.Option(help="Object to restore (default: the newest backup).")]
+DockerHostOption = Annotated[
+    str, typer.Option(help="The Docker API of the node holding the volume.", envvar="DOCKER_HOST")
+]
+
+
+def _bucket(name: str | None, endpoint_url: str | None, region: str) -> Bucket | None:
+    return None if name is None else Bucket(name=name, endpoint_url=endpoint_url, region=region)
+
+
+def _show_backup(document: dict[str, object], *, as_json: bool) -> None:
+    if as_json:
+        _print_json(document)
+        return
+    for key, value in document.items():
+        typer.echo(f"{key}: {value}")
+
+
+@backup_app.command("vault")
+def backup_vault(
+    env: EnvOption = "local",
+    vault_addr: VaultAddrOption = None,
+    vault_token: VaultTokenOption = None,
+    out: OutOption = None,
+    bucket: BucketOption = None,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = "us-east-1",
+    keep: KeepOption = 14,
+    as_json: JsonOption = False,
+) -> None:
+    """Take a raft snapshot of Vault (local/lan storage); useful only with that cluster's unseal keys."""
+    redact = _Redactor()
+    redact.protect([vault_token])
+    with _cli_errors(redact), tempfile.TemporaryDirectory(prefix="sprocket-backup-") as scratch:
+        client = connect(vault_addr, vault_token, timeout_s=120)
+        produced = out or Path(scratch) / "vault.snap"
+        snapshot = save_snapshot(client, produced)
+        delivered = deliver(
+            produced,
+            out=out,
+            bucket=_bucket(bucket, endpoint_url, region),
+            prefix=backup_prefix("vault", env, "raft"),
+            suffix="snap",
+            keep=keep,
+        )
+    _show_backup(
+        {
+            "backup": "vault",
+            "env": env,
+            "location": delivered.location,
+            "bytes": snapshot.size_bytes,
+            "sha256": snapshot.sha256,
+            "seconds": round(snapshot.seconds, 2),
+            "pruned": list(delivered.pruned),
+        },
+        as_json=as_json,
+    )
+
+
+@restore_app.command("vault")
+def restore_vault(
+    env: EnvOption = "local",
+    vault_addr: VaultAddrOption = None,
+    vault_token: VaultTokenOption = None,
+    source: FromOption = None,
+    bucket: BucketOption = None,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = "us-east-1",
+    key: KeyOption = None,
+    force: Annotated[
+        bool, typer.Option(help="The snapshot is from another cluster (a DR restore into a new Vault).")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Replace all of Vault's data without asking.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Replace Vault's data with a snapshot; afterwards unseal with the keys of the cluster it came from."""
+    redact = _Redactor()
+    redact.protect([vault_token])
+    if not yes:
+        typer.confirm(f"Replace every secret in the Vault at {vault_addr} with the snapshot?", abort=True)
+    with _cli_errors(redact), tempfile.TemporaryDirectory(prefix="sprocket-restore-") as scratch:
+        client = connect(vault_addr, vault_token, timeout_s=120)
+        chosen = fetch(
+            source,
+            bucket=_bucket(bucket, endpoint_url, region),
+            prefix=backup_prefix("vault", env, "raft"),
+            key=key,
+            scratch=Path(scratch),
+        )
+        seconds = restore_snapshot(client, chosen, force=force)
+    _show_backup(
+        {
+            "restore": "vault",
+            "env": env,
+            "from": str(key or source or chosen.name),
+            "seconds": round(seconds, 2),
+        },
+        as_json=as_json,
+    )
+
+
+@backup_app.command("volume")
+def backup_volume_command(
+    volume: Annotated[str, typer.Argument(help="Named volume, e.g. grafana-data.")],
+    env: EnvOption = "local",
+    docker_host: DockerHostOption = DEFAULT_DOCKER_HOST,
+    out: OutOption = None,
+    bucket: BucketOption = None,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = "us-east-1",
+    keep: KeepOption = 14,
+    as_json: JsonOption = False,
+) -> None:
+    """Copy a named volume into a .tar.gz through the Docker API (nothing runs; no image is pulled)."""
+    with _cli_errors(_Redactor()), tempfile.TemporaryDirectory(prefix="sprocket-backup-") as scratch:
+        produced = out or Path(scratch) / f"{volume}.tar.gz"
+        archive = backup_volume(DockerClient(host=docker_host, timeout_s=120), volume, produced)
+        delivered = deliver(
+            produced,
+            out=out,
+            bucket=_bucket(bucket, endpoint_url, region),
+            prefix=backup_prefix("volumes", env, volume),
+            suffix="tar.gz",
+            keep=keep,
+        )
+    _show_backup(
+        {
+            "backup": "volume",
+            "volume": volume,
+            "env": env,
+            "location": delivered.location,
+            "bytes": archive.size_bytes,
+            "entries": archive.entries,
+            "seconds": round(archive.seconds, 2),
+            "pruned": list(delivered.pruned),
+        },
+        as_json=as_json,
+    )
+
+
+@restore_app.command("volume")
+def restore_volume_command(
+    volume: Annotated[str, typer.Argument(help="Named volume to fill; it must exist and be empty.")],
+    env: EnvOption = "local",
+    docker_host: DockerHostOption = DEFAULT_DOCKER_HOST,
+    source: FromOption = None,
+    bucket: BucketOption = None,
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = "us-east-1",
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Unpack a volume backup into an empty named volume (scale its service to 0 first)."""
+    with _cli_errors(_Redactor()), tempfile.TemporaryDirectory(prefix="sprocket-restore-") as scratch:
+        chosen = fetch(
+            source,
+            bucket=_bucket(bucket, endpoint_url, region),
+            prefix=backup_prefix("volumes", env, volume),
+            key=key,
+            scratch=Path(scratch),
+        )
+        seconds = restore_volume(DockerClient(host=docker_host, timeout_s=120), volume, chosen)
+    _show_backup(
+        {
+            "restore": "volume",
+            "volume": volume,
+            "env": env,
+            "from": str(key or source or chosen.name),
+            "seconds": round(seconds, 2),
+        },
+        as_json=as_json,
+    )

@@ -14,18 +14,23 @@ that share this Swarm find it as they left it.
 from __future__ import annotations
 
 import io
+import json
 import os
 import sys
 import tarfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from sprocket_infra.cli import app as cli_app
+from sprocket_infra.ops.backups import backup_prefix
 from sprocket_infra.ops.docker_api import DockerClient
 from sprocket_infra.ops.expected import ExpectedService
-from sprocket_infra.ops.object_store import Bucket, backup_key, download, keys, latest, prune, upload
+from sprocket_infra.ops.object_store import Bucket, backup_key, keys, upload
 from sprocket_infra.ops.verify import swarm_checks
 from sprocket_infra.ops.volume_backup import HELPER_IMAGE, VolumeBackupError, backup_volume, restore_volume
 from tests.e2e.swarm import Swarm
@@ -119,23 +124,29 @@ def test_volume_backup_to_a_bucket_and_restore_into_a_new_volume(
     with pytest.raises(VolumeBackupError, match="is not empty"):
         restore_volume(docker, VOLUME, first.path)
 
-    # Three backups, retention of two: the oldest goes.
-    uploaded = []
-    for second in range(3):
-        key = backup_key(f"volumes/{VOLUME}", "tar.gz", now=_at(second))
+    # Two older backups in the bucket, then one by the CLI with a retention of two: the oldest goes.
+    prefix = backup_prefix("volumes", "e2e", VOLUME)
+    older = [backup_key(prefix, "tar.gz", now=_at(second)) for second in range(2)]
+    for key in older:
         upload(bucket, first.path, key)
-        uploaded.append(key)
-    assert prune(bucket, f"volumes/{VOLUME}", keep=2) == uploaded[:1]
-    assert keys(bucket, f"volumes/{VOLUME}") == uploaded[1:]
+    s3 = ["--bucket", bucket.name, "--endpoint-url", str(bucket.endpoint_url), "--env", "e2e"]
+    taken = _cli("backup", "volume", VOLUME, "--docker-host", swarm.host, *s3, "--keep", "2", "--json")
+    assert taken["pruned"] == older[:1]
+    assert keys(bucket, prefix) == [older[1], taken["location"].removeprefix(f"s3://{bucket.name}/")]
 
     swarm.docker("volume", "rm", VOLUME)  # the disaster
     swarm.docker("volume", "create", VOLUME)  # what the redeploy creates
-    fetched = tmp_path / "fetched.tar.gz"
-    download(bucket, latest(bucket, f"volumes/{VOLUME}"), fetched)
-    restore_s = restore_volume(docker, VOLUME, fetched)
+    restored = _cli("restore", "volume", VOLUME, "--docker-host", swarm.host, *s3, "--json")
+    restore_s = restored["seconds"]
     again = backup_volume(docker, VOLUME, tmp_path / "again.tar.gz")
     assert _contents(again.path) == _contents(first.path)
     print(f"\nvolume DR drill: {first.size_bytes} B, backup {first.seconds:.2f} s, restore {restore_s:.2f} s")
+
+
+def _cli(*args: str) -> dict[str, Any]:
+    result = CliRunner().invoke(cli_app, list(args))
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout))
 
 
 def _at(second: int) -> datetime:

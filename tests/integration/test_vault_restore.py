@@ -11,13 +11,17 @@ figures in docs/runbook.md.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import hvac
 import pytest
+from typer.testing import CliRunner
 
+from sprocket_infra.cli import app as cli_app
 from sprocket_infra.ops.vault_snapshot import restore_snapshot, save_snapshot
 from sprocket_infra.vault.client import VaultOperationError
 from tests.integration.openbao import BaoNode, running_entrypoint
@@ -48,15 +52,23 @@ def _read_secrets(client: hvac.Client) -> dict[str, dict[str, str]]:
     }
 
 
+def _cli(*args: str) -> dict[str, Any]:
+    result = CliRunner().invoke(cli_app, list(args))
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout))
+
+
 def test_snapshot_destroy_restore_into_a_new_server_reads_the_secrets(tmp_path: Path) -> None:
     old = BaoNode(tmp_path / "old")
     with running_entrypoint(old.serve()):
         old.wait_unsealed()
         old.wait_active()
         _write_secrets(_client(old))
-        snapshot = save_snapshot(_client(old), tmp_path / "backup" / "vault.snap")
-    assert snapshot.size_bytes > 0
-    assert snapshot.path.stat().st_mode & 0o777 == 0o600
+        backup = _cli("backup", "vault", "--vault-addr", old.addr, "--vault-token", old.root_token(),
+                      "--out", str(tmp_path / "backup" / "vault.snap"), "--json")  # fmt: skip
+    snapshot = Path(backup["location"])
+    assert backup["bytes"] == snapshot.stat().st_size > 0
+    assert snapshot.stat().st_mode & 0o777 == 0o600
     # What survives the disaster: the snapshot file and the old node's keys (kept apart from the data).
     kept_keys = tmp_path / "kept-keys"
     shutil.copytree(old.keys_dir, kept_keys)
@@ -67,8 +79,9 @@ def test_snapshot_destroy_restore_into_a_new_server_reads_the_secrets(tmp_path: 
     with running_entrypoint(new.serve()):
         new.wait_unsealed()
         new.wait_active()
-        restore_s = restore_snapshot(_client(new), snapshot.path, force=True)
-        print(f"\nvault restore: the server applied the snapshot in {restore_s:.2f} s")
+        restored = _cli("restore", "vault", "--vault-addr", new.addr, "--vault-token", new.root_token(),
+                        "--from", str(snapshot), "--force", "--yes", "--json")  # fmt: skip
+        print(f"\nvault restore: the server applied the snapshot in {restored['seconds']:.2f} s")
     # The node now holds the old cluster's data and seals itself: its own keys no longer open it.
     shutil.rmtree(new.keys_dir)
     shutil.copytree(kept_keys, new.keys_dir)
@@ -77,7 +90,7 @@ def test_snapshot_destroy_restore_into_a_new_server_reads_the_secrets(tmp_path: 
         new.wait_active()
         assert _read_secrets(_client(new)) == SECRETS
         total_s = time.monotonic() - started
-    print(f"vault DR drill: new server to secrets readable in {total_s:.1f} s ({snapshot.size_bytes} bytes)")
+    print(f"vault DR drill: new server to secrets readable in {total_s:.1f} s ({backup['bytes']} bytes)")
 
 
 def test_restore_of_another_clusters_snapshot_is_refused_without_force(tmp_path: Path) -> None:
@@ -91,3 +104,11 @@ def test_restore_of_another_clusters_snapshot_is_refused_without_force(tmp_path:
         second.wait_active()
         with pytest.raises(VaultOperationError, match="restoring a raft snapshot"):
             restore_snapshot(_client(second), snapshot.path, force=False)
+        refused = CliRunner().invoke(
+            cli_app,
+            ["restore", "vault", "--vault-addr", second.addr, "--vault-token", second.root_token(),
+             "--from", str(snapshot.path), "--yes"],
+        )  # fmt: skip
+        assert refused.exit_code == 1
+        assert refused.output.startswith("error: restoring a raft snapshot"), refused.output
+        assert second.root_token() not in refused.output

@@ -1,0 +1,55 @@
+"""Where a backup goes and where a restore reads from: a local file, or the newest object in a bucket.
+
+The backup commands produce a local file first (a snapshot, a volume archive); :func:`deliver` keeps it
+at ``out`` or uploads it below ``<kind>/<environment>/<name>/`` and applies retention. :func:`fetch` is the
+way back. Prefixes come from :func:`backup_prefix`, so backup and restore can never disagree on them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from sprocket_infra.ops.object_store import Bucket, backup_key, download, latest, prune, upload
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delivered:
+    location: str
+    """The file path or ``s3://bucket/key`` the backup now lives at."""
+    pruned: tuple[str, ...] = ()
+
+
+def backup_prefix(kind: str, environment: str, name: str) -> str:
+    """``vault/prod/raft``, ``volumes/prod/grafana-data``: one prefix per thing backed up."""
+    return f"{kind}/{environment}/{name}"
+
+
+def deliver(
+    produced: Path, *, out: Path | None, bucket: Bucket | None, prefix: str, suffix: str, keep: int
+) -> Delivered:
+    if (out is None) == (bucket is None):
+        raise ValueError("say where the backup goes: exactly one of --out or --bucket")
+    if out is not None:
+        if produced != out:
+            shutil.move(produced, out)
+        return Delivered(location=str(out))
+    assert bucket is not None
+    key = backup_key(prefix, suffix)
+    upload(bucket, produced, key)
+    pruned = prune(bucket, prefix, keep=keep)
+    return Delivered(location=f"s3://{bucket.name}/{key}", pruned=tuple(pruned))
+
+
+def fetch(source: Path | None, *, bucket: Bucket | None, prefix: str, key: str | None, scratch: Path) -> Path:
+    """The backup to restore: ``source`` itself, or ``key`` (default: the newest below ``prefix``)."""
+    if (source is None) == (bucket is None):
+        raise ValueError("say where the backup comes from: exactly one of --from or --bucket")
+    if source is not None:
+        return source
+    assert bucket is not None
+    chosen = key or latest(bucket, prefix)
+    target = scratch / Path(chosen).name
+    download(bucket, chosen, target)
+    return target
