@@ -111,3 +111,11 @@ def aws_s3_provider(scope: Construct, *, endpoint: str, region: str) -> None:
         skip_requesting_account_id=True,
         skip_region_validation=True,
     )
+
+
+def aws_kms_provider(scope: Construct, *, region: str) -> None:
+    """AWS itself, for the KMS key and IAM user of Vault's ``awskms`` seal (layer1). ``AWS_ACCESS_KEY_ID``/
+    ``AWS_SECRET_ACCESS_KEY`` (or a profile) come from the environment at deploy time, never the JSON."""
+    from cdktf_cdktf_provider_aws.provider import AwsProvider
+
+    AwsProvider(scope, "aws", region=region)

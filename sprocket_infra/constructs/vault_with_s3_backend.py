@@ -7,7 +7,9 @@ file, never as an env var or inside ``vault.hcl``), or integrated ``raft`` stora
 
 The container's entrypoint is ``assets/vault/init-unseal.sh``: it starts the server, initializes it only
 if the server says it was never initialized, keeps the unseal keys in a node-local bind mount (0600), and
-unseals from them on every start. Nothing secret is ever printed.
+unseals from them on every start. Nothing secret is ever printed. With a transit or KMS seal the server
+unseals itself, and with ``vault.ha`` there is one service per raft node (``sprocket_infra.vault.
+server_config_nodes`` says what differs per node; ``server_config_seal`` creates what the seal needs).
 """
 
 from __future__ import annotations
@@ -29,19 +31,30 @@ from sprocket_infra.constructs.swarm_service import (
     Healthcheck,
     Resources,
     SecretFile,
+    SwarmService,
     SwarmServiceProps,
     VolumeMount,
 )
 from sprocket_infra.routing import HttpRoute
 from sprocket_infra.vault.server_config import AUDIT_DEVICE_PATH as AUDIT_DEVICE_PATH  # re-exported
-from sprocket_infra.vault.server_config_nodes import DATA_DIR, PORT, vault_nodes
+from sprocket_infra.vault.server_config_nodes import (
+    CONFIG_PATH as CONFIG_PATH,  # re-exported
+)
+from sprocket_infra.vault.server_config_nodes import (
+    DATA_DIR,
+    KEYS_DIR,
+    PORT,
+    VaultNode,
+    vault_nodes,
+)
+from sprocket_infra.vault.server_config_nodes import (
+    SCRIPT_PATH as SCRIPT_PATH,  # re-exported
+)
+from sprocket_infra.vault.server_config_seal import seal_wiring
 
 if TYPE_CHECKING:
     from cdktf_cdktf_provider_digitalocean.spaces_bucket import SpacesBucket
 
-CONFIG_PATH = "/vault/config/vault.hcl"
-SCRIPT_PATH = "/vault/init-unseal.sh"
-KEYS_DIR = "/vault/keys"
 S3_CREDENTIALS_PATH = "/run/secrets/vault-s3-credentials"
 
 
@@ -62,60 +75,70 @@ class VaultWithS3BackendProps:
 
 
 class VaultWithS3Backend(Construct):
-    """Public attributes: ``address`` (public URL), ``service``, ``bucket`` (None without S3 storage)."""
+    """Public attributes: ``address`` (public URL), ``service`` (node 1), ``nodes`` (every node's
+    service), ``bucket`` (None without S3 storage)."""
 
     def __init__(self, scope: Construct, construct_id: str, props: VaultWithS3BackendProps) -> None:
         super().__init__(scope, construct_id)
         environment = props.environment
         vault = environment.vault
-        routing = environment.routing
-        host = naming.public_host(routing, vault.subdomain)
         self.address = naming.public_url(environment, vault.subdomain)
 
-        env = {
-            "VAULT_BIN": vault.binary,
-            "VAULT_ADDR": f"http://127.0.0.1:{PORT}",
-            "VAULT_CONFIG": CONFIG_PATH,
-            "VAULT_KEYS_DIR": KEYS_DIR,
-            "VAULT_KEY_SHARES": str(vault.unseal.key_shares),
-            "VAULT_KEY_THRESHOLD": str(vault.unseal.key_threshold),
-        }
         secrets: list[SecretFile] = []
-        mounts: list[VolumeMount | BindMount] = [BindMount(source=vault.unseal.keys_dir, target=KEYS_DIR)]
         self.bucket: SpacesBucket | None = None
         if isinstance(vault.storage, S3Storage):
             credentials = self._spaces_bucket(environment, vault.storage)
             secrets.append(SecretFile(secret=credentials, target=S3_CREDENTIALS_PATH))
+        seal = seal_wiring(self, environment)
+        if seal.secret is not None and seal.target is not None:
+            secrets.append(SecretFile(secret=seal.secret, target=seal.target))
+        nodes = vault_nodes(environment, kms_key_id=seal.kms_key_id, seal_file=seal.target)
+        services = [self._node(environment, node, secrets, props.routing) for node in nodes]
+        self.service: SwarmService = services[0]
+        """Node 1, the routed one (with ``vault.ha``, ``nodes`` holds every node's service)."""
+        self.nodes: tuple[SwarmService, ...] = tuple(services)
+
+    def _node(
+        self, environment: Environment, node: VaultNode, secrets: list[SecretFile], routing: Routing
+    ) -> SwarmService:
+        """The Swarm service of one node; only node 1 is routed (see the ADR on Vault HA for why)."""
+        vault = environment.vault
+        env = dict(node.env)
+        mounts: list[VolumeMount | BindMount] = [BindMount(source=vault.keys_dir, target=KEYS_DIR)]
+        if isinstance(vault.storage, S3Storage):
             env["AWS_SHARED_CREDENTIALS_FILE"] = S3_CREDENTIALS_PATH
         else:
-            mounts.append(VolumeMount(source=naming.service_volume(naming.VAULT_SERVICE), target=DATA_DIR))
-
-        self.service = props.routing.route(
+            mounts.append(VolumeMount(source=naming.service_volume(node.service), target=DATA_DIR))
+        props = SwarmServiceProps(
+            name=node.service,
+            image=vault.image,
+            command=["/bin/sh", SCRIPT_PATH, "serve"],
+            env=env,
+            healthcheck=Healthcheck(
+                test=("CMD", vault.binary, "status", f"-address=http://127.0.0.1:{PORT}"),
+                interval_s=15,
+                start_period_s=90,
+            ),
+            resources=Resources(cpus=0.5, memory_mib=512),
+            networks=[] if node.index == 1 else [routing.ingress],
+            configs=[
+                ConfigFile(target=CONFIG_PATH, content=node.text),
+                ConfigFile(target=SCRIPT_PATH, content=unseal_script(), mode=0o555),
+            ],
+            secrets=secrets,
+            mounts=mounts,
+            placement=node.placement,
+            stateful=True,
+        )
+        if node.index != 1:
+            return routing.route(self, node.service, props)
+        host = naming.public_host(environment.routing, vault.subdomain)
+        return routing.route(
             self,
             "vault",
-            SwarmServiceProps(
-                name=naming.VAULT_SERVICE,
-                image=vault.image,
-                command=["/bin/sh", SCRIPT_PATH, "serve"],
-                env=env,
-                healthcheck=Healthcheck(
-                    test=("CMD", vault.binary, "status", f"-address=http://127.0.0.1:{PORT}"),
-                    interval_s=15,
-                    start_period_s=90,
-                ),
-                resources=Resources(cpus=0.5, memory_mib=512),
-                networks=[],
-                configs=[
-                    ConfigFile(target=CONFIG_PATH, content=server_config(environment)),
-                    ConfigFile(target=SCRIPT_PATH, content=unseal_script(), mode=0o555),
-                ],
-                secrets=secrets,
-                mounts=mounts,
-                placement=environment.swarm.placement.storage,
-                stateful=True,
-            ),
+            props,
             routes=[HttpRoute(name=naming.VAULT_SERVICE, hosts=(host,), port=PORT)],
-            origin=f"{props.routing.source}: vault.subdomain",
+            origin=f"{routing.source}: vault.subdomain",
         )
 
     def _spaces_bucket(self, environment: Environment, storage: S3Storage) -> DockerObject:

@@ -1,10 +1,11 @@
-"""The Vault nodes of an environment: per node its Swarm service name, raft node id and ``vault.hcl``.
+"""The Vault nodes of an environment: per node its Swarm service name, ``vault.hcl`` and entrypoint env.
 
 One node (the default) keeps today's shape: service ``vault``, the public URL as ``api_addr``, raft or S3
 storage. With ``vault.ha`` there are ``nodes`` of them on raft, each joining the others by their overlay
-names (``retry_join``) and advertising its own overlay address, so a standby redirects or forwards to the
-active node without going through Traefik. The construct builds one service per node from this, and the
-cluster tests start each node from exactly the text rendered here.
+names (``retry_join``) and advertising its own overlay address, so a standby forwards to the active node
+without going through Traefik. Only node 1 may initialize; the others are started as joiners. The
+construct builds one service per node from this, and the cluster tests start each node from exactly the
+text synthesized from it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ from dataclasses import dataclass
 
 from sprocket_infra import naming
 from sprocket_infra.config import Environment, S3Storage
+from sprocket_infra.config.vault import AwsKmsUnseal, ShamirFileUnseal, TransitUnseal
 from sprocket_infra.vault import server_config as hcl
 
 PORT = 8200
 CLUSTER_PORT = PORT + 1
+CONFIG_PATH = "/vault/config/vault.hcl"
+SCRIPT_PATH = "/vault/init-unseal.sh"
+KEYS_DIR = "/vault/keys"
 DATA_DIR = "/vault/data"
 SERVICE = "vault"
 
@@ -36,47 +41,66 @@ class VaultNode:
     service: str
     """Swarm service name, also its host name on the overlay."""
     config: hcl.ServerConfig
-
-    @property
-    def bootstraps(self) -> bool:
-        """Whether this node initializes the storage when nobody has; the others only join."""
-        return self.index == 1
+    env: dict[str, str]
+    """The entrypoint's contract variables (``assets/vault/init-unseal.sh``); nothing secret."""
+    placement: tuple[str, ...]
+    """Swarm placement constraints: the storage nodes, and with HA the one node labelled for it."""
 
     @property
     def text(self) -> str:
         return hcl.render(self.config)
 
 
-def _seal(environment: Environment) -> hcl.Seal:
-    """The seal stanza the environment's ``vault.unseal`` asks for (Shamir has none)."""
+def _seal(environment: Environment, kms_key_id: str | None) -> hcl.Seal:
+    """The seal stanza ``vault.unseal`` asks for (Shamir has none)."""
     unseal = environment.vault.unseal
-    kind = getattr(unseal, "kind", "shamir-file")
-    if kind == "transit":
-        return hcl.TransitSeal(
-            address=unseal.address,  # type: ignore[attr-defined]
-            key_name=unseal.key_name,  # type: ignore[attr-defined]
-            mount_path=unseal.mount_path,  # type: ignore[attr-defined]
-        )
+    if isinstance(unseal, TransitUnseal):
+        return hcl.TransitSeal(address=unseal.address, key_name=unseal.key_name, mount_path=unseal.mount_path)
+    if isinstance(unseal, AwsKmsUnseal):
+        key_id = kms_key_id or unseal.kms_key_id
+        if key_id is None:
+            raise ValueError("vault.unseal: awskms with create_key needs the id of the key layer1 created")
+        return hcl.AwsKmsSeal(region=unseal.region, kms_key_id=key_id)
     return hcl.ShamirSeal()
 
 
-def _node_count(environment: Environment) -> int:
-    ha = getattr(environment.vault, "ha", None)
-    return 1 if ha is None else int(ha.nodes)
-
-
-def vault_nodes(environment: Environment, *, kms_key_id: str | None = None) -> tuple[VaultNode, ...]:
-    """Every Vault node of ``environment``, node 1 first. ``kms_key_id`` is the id (usually a token) of
-    the KMS key the stack created, for the ``awskms`` seal."""
+def _env(environment: Environment, index: int, count: int, seal_file: str | None) -> dict[str, str]:
     vault = environment.vault
-    count = _node_count(environment)
+    unseal = vault.unseal
+    if isinstance(unseal, ShamirFileUnseal):
+        shares, threshold = unseal.key_shares, unseal.key_threshold
+    else:
+        shares, threshold = unseal.recovery_shares, unseal.recovery_threshold
+    env = {
+        "VAULT_BIN": vault.binary,
+        "VAULT_ADDR": f"http://127.0.0.1:{PORT}",
+        "VAULT_CONFIG": CONFIG_PATH,
+        "VAULT_KEYS_DIR": KEYS_DIR,
+        "VAULT_KEY_SHARES": str(shares),
+        "VAULT_KEY_THRESHOLD": str(threshold),
+    }
+    if vault.auto_unseal:
+        env["VAULT_SEAL_KIND"] = unseal.kind
+    if count > 1:
+        env["VAULT_NODE_ROLE"] = "bootstrap" if index == 1 else "join"
+    if seal_file is not None and isinstance(unseal, TransitUnseal):
+        env["VAULT_SEAL_TOKEN_FILE"] = seal_file
+    elif seal_file is not None:
+        env["AWS_SHARED_CREDENTIALS_FILE"] = seal_file
+    return env
+
+
+def vault_nodes(
+    environment: Environment, *, kms_key_id: str | None = None, seal_file: str | None = None
+) -> tuple[VaultNode, ...]:
+    """Every Vault node of ``environment``, node 1 first. ``kms_key_id`` is the id (usually a token) of
+    the KMS key layer1 created; ``seal_file`` where the seal's secret (transit token, KMS credentials
+    file) is mounted, if it has one."""
+    vault = environment.vault
+    count = 1 if vault.ha is None else vault.ha.nodes
     services = tuple(node_service(index) for index in range(1, count + 1))
-    seal = _seal(environment)
-    if getattr(vault.unseal, "kind", "") == "awskms":
-        key_id = kms_key_id or getattr(vault.unseal, "kms_key_id", None)
-        if key_id is None:
-            raise ValueError("the awskms seal needs a KMS key id: pass the id of the key the stack created")
-        seal = hcl.AwsKmsSeal(region=vault.unseal.region, kms_key_id=key_id)  # type: ignore[attr-defined]
+    seal = _seal(environment, kms_key_id)
+    storage_nodes = environment.swarm.placement.storage
     nodes = []
     for index, service in enumerate(services, start=1):
         storage: hcl.RaftStorage | hcl.S3Storage
@@ -93,14 +117,16 @@ def vault_nodes(environment: Environment, *, kms_key_id: str | None = None) -> t
                 node_id=vault.storage.node_id if count == 1 else service,
                 retry_join=tuple(f"http://{peer}:{PORT}" for peer in services if peer != service),
             )
-        if count == 1:
+        if vault.ha is None:
             api_addr = naming.public_url(environment, vault.subdomain)
             cluster_addr = f"http://127.0.0.1:{CLUSTER_PORT}"
             cluster_listen = None
+            placement = storage_nodes
         else:
             api_addr = f"http://{service}:{PORT}"
             cluster_addr = f"https://{service}:{CLUSTER_PORT}"
             cluster_listen = f"0.0.0.0:{CLUSTER_PORT}"
+            placement = (*storage_nodes, f"node.labels.{vault.ha.node_label}=={index}")
         config = hcl.ServerConfig(
             api_addr=api_addr,
             cluster_addr=cluster_addr,
@@ -112,5 +138,6 @@ def vault_nodes(environment: Environment, *, kms_key_id: str | None = None) -> t
             # mlock is not available in an unprivileged container; OpenBao 2 dropped the setting.
             disable_mlock=not vault.is_openbao,
         )
-        nodes.append(VaultNode(index=index, service=service, config=config))
+        env = _env(environment, index, count, seal_file)
+        nodes.append(VaultNode(index=index, service=service, config=config, env=env, placement=placement))
     return tuple(nodes)
