@@ -29,6 +29,7 @@ from rich.table import Table
 
 from sprocket_infra.app import load_inputs
 from sprocket_infra.config import CONFIG_DIR, ConfigError, load_environment
+from sprocket_infra.ops.alert_webhook import AlertError, alert_payload, send_alert, webhook_url
 from sprocket_infra.ops.backups import backup_prefix, deliver, fetch
 from sprocket_infra.ops.docker_api import DEFAULT_HOST as DEFAULT_DOCKER_HOST
 from sprocket_infra.ops.docker_api import DockerApiError, DockerClient
@@ -325,6 +326,8 @@ def vault_policies(env: EnvOption = "local") -> None:
 
 # --- verify ------------------------------------------------------------------------------------------
 
+ALERT_WEBHOOK_SECRET = "gatus-alert-webhook"  # noqa: S105 - the secret's stable name, not its value
+"""The operator-provided Discord webhook (sprocket_infra.secrets.external) alerts go to."""
 _OUTCOME_STYLES = {Outcome.OK: "green", Outcome.FAIL: "bold red", Outcome.SKIP: "yellow"}
 
 
@@ -383,12 +386,27 @@ def verify(
     skip: Annotated[
         list[str] | None, typer.Option(help="Leave out a kind of check: route, tls, vault, swarm, gatus.")
     ] = None,
+    alert: Annotated[
+        bool,
+        typer.Option(
+            help="On failure, post the failed checks to the Discord webhook Gatus uses, read from Vault "
+            "(--vault-addr/--vault-token or VAULT_ADDR/VAULT_TOKEN)."
+        ),
+    ] = False,
+    vault_token: VaultTokenOption = None,
 ) -> None:
     """Check the running environment against the stacks: routes, certificates, Vault, Swarm, Gatus.
 
     Exits 1 when any check fails; skipped checks (e.g. Gatus behind forward-auth) do not fail the run.
     """
-    with _cli_errors(_Redactor()):
+    redact = _Redactor()
+    redact.protect([vault_token])
+    webhook: str | None = None
+    with _cli_errors(redact):
+        if alert:
+            store = VaultKvStore(connect(vault_addr, vault_token, timeout_s=timeout))
+            webhook = webhook_url(store, _manifest(env, None)[ALERT_WEBHOOK_SECRET])
+            redact.protect([webhook])
         inputs = load_inputs(check_env_name(env))
         options = VerifyOptions(
             http_connect=_target(http_connect, 80),
@@ -420,6 +438,11 @@ def verify(
 
         report = run_checks(env, checks, workers=options.workers, on_done=advance)
     _show_verify(report, as_json=as_json)
+    if webhook is not None and not report.ok:
+        try:
+            send_alert(webhook, alert_payload(report), timeout_s=timeout)
+        except AlertError as error:
+            typer.echo(f"error: {redact(str(error))}", err=True)
     raise typer.Exit(code=0 if report.ok else 1)
 
 

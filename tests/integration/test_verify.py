@@ -28,7 +28,9 @@ import pytest
 from typer.testing import CliRunner
 
 from sprocket_infra.app import load_inputs
+from sprocket_infra.cli import ALERT_WEBHOOK_SECRET
 from sprocket_infra.cli import app as cli_app
+from sprocket_infra.ops.alert_webhook import alert_payload
 from sprocket_infra.ops.docker_api import DockerClient
 from sprocket_infra.ops.expected import Expected, ExpectedService, expected_state
 from sprocket_infra.ops.probes import Target
@@ -42,6 +44,7 @@ from sprocket_infra.ops.verify import (
     tls_check,
     vault_check,
 )
+from sprocket_infra.secrets.external import external_secrets
 from tests.conftest import Stacks
 from tests.integration.docker_api_standin import DockerApiStandin
 from tests.integration.openbao import BaoNode
@@ -364,3 +367,68 @@ def _route(host: str) -> Any:
     from sprocket_infra.ops.expected import ExpectedRoute
 
     return ExpectedRoute(stack="platform", router="secure", host=host, path="/", tcp=False, auth=False)
+
+
+# -- alerting ---------------------------------------------------------------------------------------
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    """A webhook receiver on 127.0.0.1 that records every posted JSON body (Discord answers 204)."""
+
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        self.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent."""
+
+
+def test_failing_verify_fires_the_webhook_read_from_vault(traefik: RoutingEnv, server: DevServer) -> None:
+    """The webhook URL lives in Vault where the secrets bootstrap puts Gatus's; verify reads it, runs, and
+    posts the failing check (the missing route) to it. Neither the URL nor the token is printed."""
+
+    class Handler(_Receiver):
+        received: ClassVar[list[dict[str, Any]]] = []
+
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = serve_in_thread(receiver, "webhook-receiver")
+    url = f"http://127.0.0.1:{receiver.server_address[1]}/api/webhooks/1/secret-token"
+    ref = external_secrets(load_inputs(ENVIRONMENT).environment)[ALERT_WEBHOOK_SECRET]
+    client = local_client(server.addr, server.root_token)
+    if f"{ref.mount.path}/" not in client.sys.list_mounted_secrets_engines()["data"]:
+        client.sys.enable_secrets_engine("kv", path=ref.mount.path, options={"version": "2"})
+    client.secrets.kv.v2.create_or_update_secret(
+        path=ref.path, secret={ref.key: url}, mount_point=ref.mount.path
+    )
+    ports = traefik.static.entrypoint_ports
+    try:
+        result = CliRunner().invoke(
+            cli_app,
+            ["verify", "--env", ENVIRONMENT, "--alert", "--vault-addr", server.addr,
+             "--vault-token", server.root_token, "--http-connect", f"127.0.0.1:{ports['web']}",
+             "--https-connect", f"127.0.0.1:{ports['websecure']}", "--skip", "swarm,gatus"],
+        )  # fmt: skip
+    finally:
+        stop_served(receiver, thread)
+    assert result.exit_code == 1, result.output
+    assert url not in result.output
+    assert server.root_token not in result.output
+    (alert,) = Handler.received
+    assert alert["content"].startswith(f"**sprocket-infra verify {ENVIRONMENT}: 1 check(s) failing**")
+    assert "- route `image-generation.localhost`: 404: Traefik has no router" in alert["content"]
+
+
+def test_alert_lists_what_fits_in_one_discord_message() -> None:
+    results = tuple(
+        CheckResult(kind="swarm", name=f"service-{index}", outcome=Outcome.FAIL, detail="0/1 running")
+        for index in range(200)
+    )
+    content = alert_payload(VerifyReport(environment="prod", results=results))["content"]
+    assert len(content) <= 2000
+    assert content.endswith("more")
+    shown = content.count("\n- ")
+    assert content.endswith(f"... and {200 - shown} more")
