@@ -89,6 +89,6 @@ def test_queries_select_what_real_telegraf_writes(tmp_path: Path) -> None:
         for rule in group["rules"]:
             match = _QUERY.fullmatch(rule["data"][0]["model"]["query"])
             assert match is not None
-            tags, fields = written[match["measurement"]]
-            assert match["field"] in fields
-            assert {tag.strip().strip('"') for tag in match["tags"].split(",")} <= tags
+            seen_tags, seen_fields = written[match["measurement"]]
+            assert match["field"] in seen_fields
+            assert {tag.strip().strip('"') for tag in match["tags"].split(",")} <= seen_tags
