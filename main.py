@@ -7,8 +7,10 @@ from sprocket_infra.config import ConfigError
 
 try:
     inputs = load_inputs()
+    app = build_app(inputs.environment, catalog=inputs.catalog)
 except ConfigError as error:
-    # Every input is checked before any stack exists, so a bad file writes nothing to cdktf.out.
+    # Files are checked before any stack exists and routes while the stacks are built; nothing is written
+    # until synth(), so a bad input leaves cdktf.out as it was.
     sys.exit(f"error: {error}")
 
-build_app(inputs.environment, catalog=inputs.catalog).synth()
+app.synth()

@@ -55,6 +55,16 @@ def check_router_name(name: str) -> str:
     return name
 
 
+def router_name(service: str, suffix: str | None = None) -> str:
+    """A service's router: the service name, or ``<service>-<suffix>`` for its further routers."""
+    return check_router_name(service if suffix is None else f"{service}-{suffix}")
+
+
+def service_volume(service: str, contents: str = "data") -> str:
+    """Named volume of a shared layer1/layer2 service, ``<service>-<contents>``; one Swarm per environment."""
+    return f"{service}-{contents}"
+
+
 def forward_auth_middleware(rule: str) -> str:
     """Name of the shared forward-auth middleware that admits members of Discord rule ``rule``."""
     return f"auth-{rule.lower()}"
@@ -83,6 +93,25 @@ def swarm_object_name(stem: str, tag: str) -> str:
         digest = hashlib.sha256(stem.encode()).hexdigest()[:6]
         stem = f"{stem[: room - 7].rstrip('-_.')}-{digest}"
     return f"{stem}-{tag}"
+
+
+def environment_free_id(name: str, environment: str) -> str:
+    """``name`` without its ``environment`` token (``platform-prod`` -> ``platform``), for construct IDs.
+
+    Names carry the environment so two environments never share a Swarm or Vault object; construct IDs
+    must not, or each environment gets different Terraform addresses for the same code.
+    """
+    return re.sub(rf"(?:^|-){re.escape(environment)}(?=-|$)", "", name).strip("-") or name
+
+
+def vault_path_id(mount: str, path: str) -> str:
+    """A construct ID for a Vault secret path that is the same in every environment.
+
+    Paths are ``<env>/<rest>`` (``vault.access.secret_path``); an ID carrying the environment would give
+    each environment different Terraform addresses for the same code, and renaming one would move them all.
+    """
+    _env, _, rest = path.partition("/")
+    return f"{mount}-{rest}".replace("/", "-")
 
 
 def content_suffix(content: str | bytes) -> str:
@@ -166,6 +195,10 @@ FORWARD_AUTH_PORT = 3000
 
 TRAEFIK_SERVICE = "traefik"
 """layer1's Traefik service: status checks of hosts without public DNS go through it by name."""
+
+TRAEFIK_DASHBOARD_ROUTER = "traefik-dashboard"
+
+VAULT_SERVICE = "vault"
 
 
 def forward_auth_address(rule: str) -> str:

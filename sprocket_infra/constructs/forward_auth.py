@@ -71,16 +71,13 @@ class DiscordForwardAuthProps:
 
 
 class DiscordForwardAuth(Construct):
-    """Public attributes: ``service``, ``middleware_names`` (rule -> middleware name)."""
+    """Public attribute: ``service``."""
 
     def __init__(self, scope: Construct, construct_id: str, props: DiscordForwardAuthProps) -> None:
         super().__init__(scope, construct_id)
         context = props.context
         settings = context.environment.layer2.forward_auth
-        self.middleware_names = {
-            rule.name: naming.forward_auth_middleware(rule.name) for rule in settings.rules
-        }
-        self.service = context.routed(
+        self.service = context.routing.route(
             self,
             "forward-auth",
             SwarmServiceProps(

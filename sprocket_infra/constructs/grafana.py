@@ -22,7 +22,6 @@ from sprocket_infra.constructs.service_context import SECRETS_DIR, ServiceContex
 from sprocket_infra.constructs.swarm_service import ConfigFile, Resources, SwarmServiceProps, VolumeMount
 from sprocket_infra.constructs.vault_docker_secrets import VaultKey
 from sprocket_infra.endpoints import DatabaseLogin, ServiceEndpoint
-from sprocket_infra.routing import HttpRoute
 
 NAME = "grafana"
 PORT = 3000
@@ -107,7 +106,7 @@ class Grafana(Construct):
             }
             secrets.append(context.secret(login.password, owner=NAME, file_name="grafana-db-password"))
         provisioned = datasources(loki=props.loki, influx=props.influx, buckets=props.influx_buckets)
-        self.service = context.routed(
+        self.service = context.routing.route(
             self,
             "grafana",
             SwarmServiceProps(
@@ -121,16 +120,9 @@ class Grafana(Construct):
                     ConfigFile(target=DATASOURCES_PATH, content=yaml.safe_dump(provisioned, sort_keys=True))
                 ],
                 secrets=secrets,
-                mounts=[VolumeMount(source="grafana-data", target="/var/lib/grafana")],
+                mounts=[VolumeMount(source=naming.service_volume(NAME), target="/var/lib/grafana")],
                 placement=context.environment.swarm.placement.storage,
                 stateful=True,
             ),
-            routes=[
-                HttpRoute(
-                    name="grafana",
-                    hosts=(context.host("grafana"),),
-                    port=PORT,
-                    middlewares=(naming.forward_auth_middleware(STAFF_RULE),),
-                )
-            ],
+            routes=[context.routing.admin_ui("grafana", subdomain="grafana", port=PORT, rule=STAFF_RULE)],
         )

@@ -30,7 +30,6 @@ from sprocket_infra.constructs.service_context import SECRETS_DIR, ServiceContex
 from sprocket_infra.constructs.swarm_service import ConfigFile, Resources, SwarmServiceProps, VolumeMount
 from sprocket_infra.constructs.vault_secrets import VaultSecretKey
 from sprocket_infra.endpoints import ServiceEndpoint
-from sprocket_infra.routing import HttpRoute
 
 NAME = "influxdb"
 PORT = 8086
@@ -111,7 +110,7 @@ class InfluxDb(Construct):
             "INFLUXD_REPORTING_DISABLED": "true",
             "INFLUXD_LOG_LEVEL": "warn",
         }
-        self.service = context.routed(
+        self.service = context.routing.route(
             self,
             "influxdb",
             SwarmServiceProps(
@@ -124,18 +123,11 @@ class InfluxDb(Construct):
                 configs=[ConfigFile(target=INIT_SCRIPT, content=init_script(), mode=0o555)],
                 secrets=[context.secret(ref, owner=NAME, file_name=file) for file, ref in mounted.items()],
                 mounts=[
-                    VolumeMount(source="influxdb-data", target="/var/lib/influxdb2"),
+                    VolumeMount(source=naming.service_volume(NAME), target="/var/lib/influxdb2"),
                     VolumeMount(source="influxdb-config", target="/etc/influxdb2"),
                 ],
                 placement=environment.swarm.placement.storage,
                 stateful=True,
             ),
-            routes=[
-                HttpRoute(
-                    name="influxdb",
-                    hosts=(context.host("influx"),),
-                    port=PORT,
-                    middlewares=(naming.forward_auth_middleware(ADMIN_RULE),),
-                )
-            ],
+            routes=[context.routing.admin_ui("influxdb", subdomain="influx", port=PORT, rule=ADMIN_RULE)],
         )

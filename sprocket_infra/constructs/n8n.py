@@ -72,7 +72,7 @@ class N8n(Construct):
             if login.ca_certificate is not None:
                 env["DB_POSTGRESDB_SSL_CA_FILE"] = DATABASE_CA_FILE
                 configs.append(ConfigFile(target=DATABASE_CA_FILE, content=login.ca_certificate))
-        self.service = context.routed(
+        self.service = context.routing.route(
             self,
             "n8n",
             SwarmServiceProps(
@@ -84,17 +84,17 @@ class N8n(Construct):
                 networks=[],
                 configs=configs,
                 secrets=secrets,
-                mounts=[VolumeMount(source="n8n-data", target="/home/node/.n8n")],
+                mounts=[VolumeMount(source=naming.service_volume(NAME), target="/home/node/.n8n")],
                 placement=context.environment.swarm.placement.storage,
                 stateful=True,
             ),
             routes=[
+                context.routing.admin_ui(NAME, subdomain="n8n", port=PORT, rule=ELO_RULE),
                 HttpRoute(
-                    name="n8n",
+                    name=naming.router_name(NAME, "webhook"),
                     hosts=(host,),
                     port=PORT,
-                    middlewares=(naming.forward_auth_middleware(ELO_RULE),),
+                    path_prefix=WEBHOOK_PATH,
                 ),
-                HttpRoute(name="n8n-webhook", hosts=(host,), port=PORT, path_prefix=WEBHOOK_PATH),
             ],
         )

@@ -18,7 +18,7 @@ from sprocket_infra.constructs.probes import bash_probe
 from sprocket_infra.constructs.service_context import SECRETS_DIR, ServiceContext
 from sprocket_infra.constructs.swarm_service import Resources, SwarmServiceProps, VolumeMount
 from sprocket_infra.endpoints import ServiceEndpoint
-from sprocket_infra.routing import HttpRoute, TcpRoute
+from sprocket_infra.routing import TcpRoute
 
 NAME = "neo4j"
 HTTP_PORT = 7474
@@ -51,7 +51,7 @@ class Neo4j(Construct):
             "NEO4J_server_memory_heap_max__size": f"{props.heap_mib}m",
             "NEO4J_server_memory_pagecache_size": f"{props.heap_mib // 2}m",
         }
-        self.service = context.routed(
+        self.service = context.routing.route(
             self,
             "neo4j",
             SwarmServiceProps(
@@ -66,17 +66,12 @@ class Neo4j(Construct):
                         owner=NAME, target=AUTH_PATH, template="neo4j/%s", refs=[self.password]
                     )
                 ],
-                mounts=[VolumeMount(source="neo4j-data", target="/data")],
+                mounts=[VolumeMount(source=naming.service_volume(NAME), target="/data")],
                 placement=context.environment.swarm.placement.storage,
                 stateful=True,
             ),
             routes=[
-                HttpRoute(
-                    name="neo4j",
-                    hosts=(context.host("neo4j"),),
-                    port=HTTP_PORT,
-                    middlewares=(naming.forward_auth_middleware(ELO_RULE),),
-                ),
+                context.routing.admin_ui("neo4j", subdomain="neo4j", port=HTTP_PORT, rule=ELO_RULE),
                 TcpRoute(name="neo4j-bolt", hosts=(self.bolt_host,), port=BOLT_PORT),
             ],
         )

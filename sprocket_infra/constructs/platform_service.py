@@ -20,22 +20,21 @@ from sprocket_infra import naming
 from sprocket_infra.catalog.dependencies import Dependency
 from sprocket_infra.catalog.model import ALPHA_GATE_RULE, Route, ServiceEntry
 from sprocket_infra.catalog.model import Healthcheck as HealthcheckSpec
+from sprocket_infra.constructs.edge import Routing
 from sprocket_infra.constructs.swarm_service import (
     Healthcheck,
     NamedNetwork,
     Resources,
     SecretFile,
-    SwarmService,
     SwarmServiceProps,
     VolumeMount,
 )
-from sprocket_infra.constructs.traefik_routed_service import TraefikRoutedService, TraefikRoutedServiceProps
 from sprocket_infra.constructs.vault_docker_secrets import VaultDockerSecrets
 from sprocket_infra.platform_config.context import RenderContext
 from sprocket_infra.platform_config.dependencies import Layer2Outputs
 from sprocket_infra.platform_config.render import app_config_file, database_ca_file, filled, filled_env
 from sprocket_infra.platform_config.secret_refs import secret_ref
-from sprocket_infra.routing import HttpRoute, entry_policy
+from sprocket_infra.routing import HttpRoute
 
 SECRET_MODE = 0o444
 """Readable by the app's own user: the images may drop root, and a Swarm secret file is owned by root.
@@ -46,8 +45,8 @@ The file exists only inside this service's containers."""
 class PlatformServiceProps:
     context: RenderContext
     """The entry, its environment, the catalog and layer2."""
-    ingress: NamedNetwork
-    """layer1's overlay; joined only when the entry has routes."""
+    routing: Routing
+    """layer1's edge; the entry's routes (if any) are attached through it."""
     networks: Mapping[str, NamedNetwork]
     """The platform's own overlays by purpose (``platform``, ``dgraph``)."""
     dependency_networks: Mapping[Dependency, NamedNetwork]
@@ -88,23 +87,14 @@ class PlatformService(Construct):
             stateful=entry.stateful,
             update_order=entry.rollout,
         )
-        # Routed or not, the Swarm service sits at <key>/service/swarm: adding a first route to an entry
-        # must update its service in place, not replace it under a new Terraform address.
-        if not entry.routes:
-            self.service = SwarmService(Construct(self, "service"), "swarm", service)
-            return
-        routed = TraefikRoutedService(
+        routing = props.routing
+        self.service = routing.route(
             self,
             "service",
-            TraefikRoutedServiceProps(
-                service=service,
-                routes=[_route(ctx, route, self.name) for route in entry.routes],
-                ingress=props.ingress,
-                policy=entry_policy(ctx.environment.routing.acme),
-                environment=ctx.environment.name,
-            ),
+            service,
+            routes=[_route(ctx, routing, route, self.name) for route in entry.routes],
+            origin=f"{ctx.catalog.source}: services.{ctx.key}.routes",
         )
-        self.service = routed.service
 
     def _secrets(self, ctx: RenderContext, vault_secrets: VaultDockerSecrets) -> tuple[SecretFile, ...]:
         files = []
@@ -112,7 +102,7 @@ class PlatformService(Construct):
             ref = secret_ref(ctx.environment, ctx.layer2, name)
             if ref is None:  # a dependency this environment does not offer
                 continue
-            secret = vault_secrets.docker_secret(ref, owner=self.name)
+            secret = vault_secrets.docker_secret(ref, owner=self.name, owner_id=ctx.key)
             files.append(SecretFile(secret=secret, target=naming.secret_file(stem), mode=SECRET_MODE))
         return tuple(files)
 
@@ -138,18 +128,18 @@ def _networks(entry: ServiceEntry, props: PlatformServiceProps) -> list[NamedNet
     return list(unique.values())
 
 
-def _route(ctx: RenderContext, route: Route, service_name: str) -> HttpRoute:
+def _route(ctx: RenderContext, routing: Routing, route: Route, service_name: str) -> HttpRoute:
     environment = ctx.environment
     rules = [route.forward_auth] if route.forward_auth else []
     if route.alpha_gate and environment.platform.alpha_restrictions:
         rules.append(ALPHA_GATE_RULE)
     return HttpRoute(
-        name=service_name if route.name is None else f"{service_name}-{route.name}",
+        name=naming.router_name(service_name, route.name),
         hosts=naming.host_forms(
             environment.routing, None if route.apex else route.subdomain, answers_on_ips=route.answers_on_ips
         ),
         port=route.port or ctx.entry.port or 0,
-        middlewares=tuple(naming.forward_auth_middleware(rule) for rule in rules),
+        middlewares=tuple(routing.middleware(rule) for rule in rules),
     )
 
 

@@ -28,7 +28,6 @@ from sprocket_infra.constructs.swarm_service import (
     VolumeMount,
 )
 from sprocket_infra.endpoints import Login, ServiceEndpoint
-from sprocket_infra.routing import HttpRoute
 
 NAME = "rabbitmq"
 AMQP_PORT = 5672
@@ -88,7 +87,7 @@ class RabbitMq(Construct):
             template="default_user = %s\ndefault_pass = %s\ndefault_user_tags.administrator = true\n",
             refs=[self.login.username, self.login.password],
         )
-        self.service = context.routed(
+        self.service = context.routing.route(
             self,
             "rabbitmq",
             SwarmServiceProps(
@@ -110,16 +109,13 @@ class RabbitMq(Construct):
                     ),
                 ],
                 secrets=[admin],
-                mounts=[VolumeMount(source="rabbitmq-data", target="/var/lib/rabbitmq")],
+                mounts=[VolumeMount(source=naming.service_volume(NAME), target="/var/lib/rabbitmq")],
                 placement=context.environment.swarm.placement.storage,
                 stateful=True,
             ),
             routes=[
-                HttpRoute(
-                    name="rabbitmq-management",
-                    hosts=(context.host("rabbitmq"),),
-                    port=MANAGEMENT_PORT,
-                    middlewares=(naming.forward_auth_middleware(ADMIN_RULE),),
+                context.routing.admin_ui(
+                    "rabbitmq-management", subdomain="rabbitmq", port=MANAGEMENT_PORT, rule=ADMIN_RULE
                 )
             ],
         )

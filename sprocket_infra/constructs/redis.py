@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
+from sprocket_infra import naming
 from sprocket_infra.constructs.service_context import SECRETS_DIR, ServiceContext
 from sprocket_infra.constructs.swarm_service import (
     ConfigFile,
     Healthcheck,
     Resources,
-    SwarmService,
     SwarmServiceProps,
     VolumeMount,
 )
@@ -68,7 +68,7 @@ class Redis(Construct):
             f"REDISCLI_AUTH=\"$(sed -n 's/^requirepass //p' {AUTH_PATH})\" "
             f"redis-cli -p {PORT} ping | grep -q PONG"
         )
-        self.service = SwarmService(
+        self.service = context.routing.route(
             self,
             "redis",
             SwarmServiceProps(
@@ -89,7 +89,7 @@ class Redis(Construct):
                         owner=NAME, target=AUTH_PATH, template="requirepass %s\n", refs=[self.password]
                     )
                 ],
-                mounts=[VolumeMount(source="redis-data", target="/data")],
+                mounts=[VolumeMount(source=naming.service_volume(NAME), target="/data")],
                 placement=context.environment.swarm.placement.storage,
                 stateful=True,
             ),

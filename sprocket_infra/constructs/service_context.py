@@ -12,15 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from constructs import Construct
-
 from sprocket_infra import naming
 from sprocket_infra.config import Environment
-from sprocket_infra.constructs.swarm_service import NamedNetwork, SecretFile, SwarmServiceProps
-from sprocket_infra.constructs.traefik_routed_service import TraefikRoutedService, TraefikRoutedServiceProps
+from sprocket_infra.constructs.edge import Routing
+from sprocket_infra.constructs.swarm_service import NamedNetwork, SecretFile
 from sprocket_infra.constructs.vault_docker_secrets import VaultKey
 from sprocket_infra.constructs.vault_secrets import Layer2Secrets
-from sprocket_infra.routing import EntryPolicy, ForwardAuthMiddleware, Route, entry_policy
 
 SECRETS_DIR = "/run/secrets"
 SECRET_MODE = 0o444
@@ -29,20 +26,16 @@ SECRET_MODE = 0o444
 @dataclass(frozen=True, kw_only=True)
 class ServiceContext:
     environment: Environment
-    ingress: NamedNetwork
-    """layer1's overlay Traefik reaches routed services on."""
+    routing: Routing
+    """layer1's edge: every route of every service goes through it."""
     data: NamedNetwork
     """Where Redis, RabbitMQ and InfluxDB serve the platform."""
     monitoring: NamedNetwork
     """Where Loki, InfluxDB, Grafana and the agents talk."""
     secrets: Layer2Secrets
 
-    @property
-    def policy(self) -> EntryPolicy:
-        return entry_policy(self.environment.routing.acme)
-
     def host(self, subdomain: str) -> str:
-        return naming.public_host(self.environment.routing, subdomain)
+        return self.routing.host(subdomain)
 
     def url(self, subdomain: str | None) -> str:
         """The public URL of ``subdomain`` (None is the apex)."""
@@ -61,24 +54,3 @@ class ServiceContext:
         name = target.rsplit("/", 1)[-1].replace(".", "-").replace("_", "-")
         secret = self.secrets.docker_secret_file(owner=owner, name=name, template=template, refs=refs)
         return SecretFile(secret=secret, target=target, mode=SECRET_MODE)
-
-    def routed(
-        self,
-        scope: Construct,
-        construct_id: str,
-        service: SwarmServiceProps,
-        routes: Sequence[Route],
-        middlewares: Sequence[ForwardAuthMiddleware] = (),
-    ) -> TraefikRoutedService:
-        return TraefikRoutedService(
-            scope,
-            construct_id,
-            TraefikRoutedServiceProps(
-                service=service,
-                routes=routes,
-                ingress=self.ingress,
-                policy=self.policy,
-                environment=self.environment.name,
-                middlewares=middlewares,
-            ),
-        )

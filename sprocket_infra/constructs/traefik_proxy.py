@@ -9,7 +9,7 @@ dashboard only through an authenticated router on its own host (``api.insecure``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import yaml
@@ -17,6 +17,8 @@ from constructs import Construct
 
 from sprocket_infra import naming
 from sprocket_infra.config import Environment
+from sprocket_infra.constructs.docker_socket_proxy import DockerSocketProxy
+from sprocket_infra.constructs.edge import Routing
 from sprocket_infra.constructs.swarm_service import (
     ConfigFile,
     Healthcheck,
@@ -26,8 +28,6 @@ from sprocket_infra.constructs.swarm_service import (
     SwarmServiceProps,
     VolumeMount,
 )
-from sprocket_infra.constructs.traefik_routed_service import TraefikRoutedService, TraefikRoutedServiceProps
-from sprocket_infra.routing import HttpRoute, entry_policy
 
 STATIC_CONFIG_PATH = "/etc/traefik/traefik.yml"
 ACME_STORAGE = "/data/acme.json"
@@ -107,52 +107,50 @@ def static_config(environment: Environment, *, docker_endpoint: str) -> dict[str
 @dataclass(frozen=True, kw_only=True)
 class TraefikProxyProps:
     environment: Environment
+    source: str
+    """The environment file, named in routing errors."""
     ingress: NamedNetwork
-    socket_proxy_network: NamedNetwork
-    """Private network to the socket proxy; Traefik's only way to the Docker API."""
-    socket_proxy_endpoint: str
-    """The proxy's ``tcp://<service>:<port>`` (``DockerSocketProxy.endpoint``)."""
+    socket_proxy: DockerSocketProxy
+    """Traefik's only way to the Docker API (its private network and ``tcp://`` endpoint)."""
 
 
 class TraefikProxy(Construct):
-    """Public attributes: ``service``, ``static_config`` (the rendered dict)."""
+    """Public attributes: ``service``, ``routing`` (the :class:`Routing` every stack routes through)."""
 
     def __init__(self, scope: Construct, construct_id: str, props: TraefikProxyProps) -> None:
         super().__init__(scope, construct_id)
         environment = props.environment
-        self.static_config = static_config(environment, docker_endpoint=props.socket_proxy_endpoint)
-        rendered = yaml.safe_dump(self.static_config, sort_keys=True)
-        dashboard = HttpRoute(
-            name="traefik-dashboard",
-            hosts=(naming.public_host(environment.routing, "traefik"),),
-            port=PING_PORT,  # unused: the router targets api@internal
-            service="api@internal",
-            middlewares=(naming.forward_auth_middleware(ADMIN_RULE),),
+        self.routing = Routing(environment=environment, ingress=props.ingress, source=props.source)
+        rendered = yaml.safe_dump(
+            static_config(environment, docker_endpoint=props.socket_proxy.endpoint), sort_keys=True
         )
-        self.service = TraefikRoutedService(
+        dashboard = replace(
+            self.routing.admin_ui(
+                naming.TRAEFIK_DASHBOARD_ROUTER, subdomain="traefik", port=PING_PORT, rule=ADMIN_RULE
+            ),
+            service="api@internal",  # the port is unused then, but Traefik's Swarm provider insists on one
+        )
+        self.service = self.routing.route(
             self,
             "traefik",
-            TraefikRoutedServiceProps(
-                service=SwarmServiceProps(
-                    name="traefik",
-                    image=environment.images.traefik,
-                    args=[f"--configFile={STATIC_CONFIG_PATH}"],
-                    healthcheck=Healthcheck(
-                        test=("CMD", "traefik", "healthcheck", f"--configFile={STATIC_CONFIG_PATH}"),
-                        interval_s=10,
-                    ),
-                    resources=Resources(cpus=1.0, memory_mib=512),
-                    networks=[props.socket_proxy_network],
-                    configs=[ConfigFile(target=STATIC_CONFIG_PATH, content=rendered)],
-                    mounts=[VolumeMount(source="traefik-acme", target="/data")],
-                    ports=[PublishedPort(target=80, published=80), PublishedPort(target=443, published=443)],
-                    placement=environment.swarm.placement.ingress,
-                    stateful=True,  # host-mode ports 80/443 and the ACME file: one task at a time
-                    read_only=True,
+            SwarmServiceProps(
+                name=naming.TRAEFIK_SERVICE,
+                image=environment.images.traefik,
+                args=[f"--configFile={STATIC_CONFIG_PATH}"],
+                healthcheck=Healthcheck(
+                    test=("CMD", "traefik", "healthcheck", f"--configFile={STATIC_CONFIG_PATH}"),
+                    interval_s=10,
                 ),
-                routes=[dashboard],
-                ingress=props.ingress,
-                policy=entry_policy(environment.routing.acme),
-                environment=environment.name,
+                resources=Resources(cpus=1.0, memory_mib=512),
+                networks=[props.socket_proxy.network],
+                configs=[ConfigFile(target=STATIC_CONFIG_PATH, content=rendered)],
+                mounts=[
+                    VolumeMount(source=naming.service_volume(naming.TRAEFIK_SERVICE, "acme"), target="/data")
+                ],
+                ports=[PublishedPort(target=80, published=80), PublishedPort(target=443, published=443)],
+                placement=environment.swarm.placement.ingress,
+                stateful=True,  # host-mode ports 80/443 and the ACME file: one task at a time
+                read_only=True,
             ),
+            routes=[dashboard],
         )

@@ -29,6 +29,7 @@ from cdktf_cdktf_provider_vault.policy import Policy as VaultPolicy
 from cdktf_cdktf_provider_vault.token_auth_backend_role import TokenAuthBackendRole
 from constructs import Construct
 
+from sprocket_infra import naming
 from sprocket_infra.config import Layer2VaultConfig
 from sprocket_infra.constructs.vault_with_s3_backend import AUDIT_DEVICE_PATH
 from sprocket_infra.vault.access import VaultAccess, policy_hcl
@@ -65,7 +66,10 @@ class VaultConfiguration(Construct):
         self.mount_paths: dict[str, str] = {path: resource.path for path, resource in mounts.items()}
         self.policies = {
             policy.name: VaultPolicy(
-                self, f"policy-{policy.name}", name=policy.name, policy=policy_hcl(policy)
+                self,
+                f"policy-{naming.environment_free_id(policy.name, access.env)}",
+                name=policy.name,
+                policy=policy_hcl(policy),
             )
             for policy in access.policies
         }
@@ -76,7 +80,7 @@ class VaultConfiguration(Construct):
             # max TTL is a hard cap on both servers, so a deploy token dies in hours even if renewed.
             TokenAuthBackendRole(
                 self,
-                f"deploy-role-{policy.name}",
+                f"deploy-role-{naming.environment_free_id(policy.name, access.env)}",
                 role_name=policy.name,
                 allowed_policies=[self.policies[policy.name].name],
                 orphan=True,

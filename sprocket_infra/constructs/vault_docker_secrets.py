@@ -47,6 +47,33 @@ def version_tag(reads: Sequence[DataVaultKvSecretV2]) -> str:
     return Fn.substr(Fn.sha256(Fn.join(",", [read.created_time for read in reads])), 0, naming.TAG_LENGTH)
 
 
+def templated_secret(
+    scope: Construct,
+    construct_id: str,
+    *,
+    stem: str,
+    template: str,
+    values: Sequence[tuple[DataVaultKvSecretV2, VaultKey]],
+) -> Secret:
+    """A Docker secret holding ``template`` with each ``%s`` replaced by the next value read from Vault.
+
+    For files that must carry a credential inside some syntax (``requirepass %s``, a YAML key). The
+    template is a raw string, so nothing in it is taken for a Terraform expression.
+    """
+    if template.count("%s") != len(values):
+        raise ValueError(f"secret file {stem}: {template.count('%s')} placeholders, {len(values)} values")
+    reads = [read for read, _ in values]
+    return Secret(
+        scope,
+        construct_id,
+        name=naming.swarm_object_name(stem, version_tag(reads)),
+        data=Fn.base64encode(
+            Fn.format(Fn.raw_string(template), [read.data.lookup(ref.key) for read, ref in values])
+        ),
+        lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+    )
+
+
 class VaultDockerSecrets(Construct):
     """Create one per stack; call :meth:`docker_secret` for every (service, ref) pair."""
 
@@ -61,6 +88,7 @@ class VaultDockerSecrets(Construct):
         self._mount_paths = dict(mount_paths or {})
         self._reads: dict[tuple[str, str], DataVaultKvSecretV2] = {}
         self._secrets: dict[tuple[str, str], Secret] = {}
+        self._files: dict[tuple[str, str], Secret] = {}
 
     def read(self, ref: VaultKey, *, after: Sequence[ITerraformDependable] = ()) -> DataVaultKvSecretV2:
         """The data source for ``ref``'s secret path (shared by all keys of that path).
@@ -73,27 +101,41 @@ class VaultDockerSecrets(Construct):
         if where not in self._reads:
             self._reads[where] = DataVaultKvSecretV2(
                 self,
-                f"read-{ref.mount.path}-{ref.path}".replace("/", "-"),
+                f"read-{naming.vault_path_id(ref.mount.path, ref.path)}",
                 mount=self._mount_paths.get(ref.mount.path, ref.mount.path),
                 name=ref.path,
                 depends_on=list(after) or None,
             )
         return self._reads[where]
 
-    def docker_secret(self, ref: VaultKey, *, owner: str) -> Secret:
+    def docker_secret(self, ref: VaultKey, *, owner: str, owner_id: str | None = None) -> Secret:
         """A Docker secret holding ``ref``'s value, named ``<owner>-<ref>-<version tag>``.
 
         The version tag in the name makes a rotated value a new Docker secret (Swarm secrets are
         immutable), created before the old one is removed so running services keep theirs until updated.
+        ``owner_id`` is the owner's name without the environment, for the construct ID (default: owner).
         """
         key = (owner, ref.name)
         if key not in self._secrets:
             read = self.read(ref)
             self._secrets[key] = Secret(
                 self,
-                f"{owner}-{ref.name}",
+                f"{owner_id or owner}-{ref.name}",
                 name=naming.swarm_object_name(f"{owner}-{ref.name}", version_tag([read])),
                 data=Fn.base64encode(read.data.lookup(ref.key)),
                 lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             )
         return self._secrets[key]
+
+    def docker_secret_file(self, *, owner: str, name: str, template: str, refs: Sequence[VaultKey]) -> Secret:
+        """A Docker secret named for ``owner`` and ``name`` holding ``template`` filled with ``refs``."""
+        key = (owner, name)
+        if key not in self._files:
+            self._files[key] = templated_secret(
+                self,
+                f"file-{owner}-{name}",
+                stem=f"{owner}-{name}",
+                template=template,
+                values=[(self.read(ref), ref) for ref in refs],
+            )
+        return self._files[key]

@@ -31,7 +31,7 @@ from cdktf_cdktf_provider_vault.kv_secret_v2 import KvSecretV2
 from constructs import Construct
 
 from sprocket_infra import naming
-from sprocket_infra.constructs.vault_docker_secrets import VaultDockerSecrets, VaultKey, version_tag
+from sprocket_infra.constructs.vault_docker_secrets import VaultDockerSecrets, VaultKey, templated_secret
 from sprocket_infra.vault.access import FOR_PLATFORM, INFRASTRUCTURE, KvMount, secret_path
 
 PASSWORD_LENGTH = 40
@@ -107,7 +107,7 @@ class Layer2Secrets(Construct):
             )
         self._writes[where] = KvSecretV2(
             self,
-            f"write-{path}".replace("/", "-"),
+            f"write-{naming.vault_path_id(INFRASTRUCTURE.path, path)}",
             mount=self._mount_paths[INFRASTRUCTURE.path],
             name=path,
             data_json_wo=Fn.jsonencode(dict(sorted(values.items()))),
@@ -142,20 +142,14 @@ class Layer2Secrets(Construct):
 
         For files that must carry a credential inside some syntax (``requirepass %s``, ``neo4j/%s``).
         """
-        if template.count("%s") != len(refs):
-            raise ValueError(
-                f"secret file {owner}-{name}: {template.count('%s')} placeholders, {len(refs)} refs"
-            )
         key = (owner, name)
         if key not in self._files:
-            reads = [self._read(ref) for ref in refs]
-            values = [read.data.lookup(ref.key) for read, ref in zip(reads, refs, strict=True)]
-            self._files[key] = Secret(
+            self._files[key] = templated_secret(
                 self,
                 f"file-{owner}-{name}",
-                name=naming.swarm_object_name(f"{owner}-{name}", version_tag(reads)),
-                data=Fn.base64encode(Fn.format(Fn.raw_string(template), values)),
-                lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+                stem=f"{owner}-{name}",
+                template=template,
+                values=[(self._read(ref), ref) for ref in refs],
             )
         return self._files[key]
 

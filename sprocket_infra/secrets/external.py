@@ -143,7 +143,7 @@ _COMMON: tuple[_Entry, ...] = (
     ),
     _Entry(
         "gatus-alert-webhook",
-        INFRASTRUCTURE,
+        PLATFORM,
         (MANUAL, "gatus"),
         "discordWebhookUrl",
         "GATUS_DISCORD_WEBHOOK_URL",

@@ -1,7 +1,8 @@
-"""layer1, the core: shared overlay networks, the Docker socket proxy, Traefik and Vault.
+"""layer1, the core: shared overlay networks, the Docker socket proxy, Traefik (and the routing every stack
+goes through) and Vault.
 
-Everything later stacks need from here is a public attribute (``ingress_network``, ``vault``); handing
-the stack object on is how names cross stacks, so nothing is ever typed twice.
+Everything later stacks need from here is a public attribute (``routing``, ``vault``); handing the stack
+object on is how names cross stacks, so nothing is ever typed twice.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from constructs import Construct
 from sprocket_infra import naming, providers
 from sprocket_infra.config import Environment
 from sprocket_infra.constructs.docker_socket_proxy import DockerSocketProxy, DockerSocketProxyProps
+from sprocket_infra.constructs.edge import Routing
 from sprocket_infra.constructs.overlay_network import overlay_network
 from sprocket_infra.constructs.traefik_proxy import TraefikProxy, TraefikProxyProps
 from sprocket_infra.constructs.vault_with_s3_backend import VaultWithS3Backend, VaultWithS3BackendProps
@@ -24,31 +26,40 @@ class Layer1Stack(SprocketStack):
         if environment.uses_digitalocean:
             providers.digitalocean_provider(self)
 
-        self.ingress_network = overlay_network(
-            self, "ingress-network", name=naming.INGRESS_NETWORK, encrypted=False
-        )
-        self.socket_proxy_network = overlay_network(
+        ingress = overlay_network(
             self,
-            "socket-proxy-network",
-            name=naming.SOCKET_PROXY_NETWORK,
-            internal=True,
-            encrypted=environment.swarm.encrypt_overlays,
+            "ingress-network",
+            name=naming.INGRESS_NETWORK,
+            swarm=environment.swarm,
+            internal=False,
+            edge=True,
         )
-        self.socket_proxy = DockerSocketProxy(
+        socket_proxy = DockerSocketProxy(
             self,
             "socket-proxy",
-            DockerSocketProxyProps(environment=environment, network=self.socket_proxy_network),
+            DockerSocketProxyProps(
+                environment=environment,
+                network=overlay_network(
+                    self,
+                    "socket-proxy-network",
+                    name=naming.SOCKET_PROXY_NETWORK,
+                    swarm=environment.swarm,
+                    internal=True,
+                ),
+            ),
         )
-        self.traefik = TraefikProxy(
+        traefik = TraefikProxy(
             self,
             "traefik",
             TraefikProxyProps(
                 environment=environment,
-                ingress=self.ingress_network,
-                socket_proxy_network=self.socket_proxy_network,
-                socket_proxy_endpoint=self.socket_proxy.endpoint,
+                source=f"config/{environment.name}.yaml",
+                ingress=ingress,
+                socket_proxy=socket_proxy,
             ),
         )
+        self.routing: Routing = traefik.routing
+        """The edge: every later stack routes through it (hosts claimed once, rules checked)."""
         self.vault = VaultWithS3Backend(
-            self, "vault", VaultWithS3BackendProps(environment=environment, ingress=self.ingress_network)
+            self, "vault", VaultWithS3BackendProps(environment=environment, routing=self.routing)
         )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from cdktf_cdktf_provider_docker.network import Network
 from constructs import Construct
 
 from sprocket_infra import naming, providers
@@ -24,7 +23,6 @@ from sprocket_infra.constructs.managed_postgres import ManagedPostgres, ManagedP
 from sprocket_infra.constructs.n8n import N8n, N8nProps
 from sprocket_infra.constructs.neo4j import Neo4j, Neo4jProps
 from sprocket_infra.constructs.observability.alloy import Alloy, AlloyProps
-from sprocket_infra.constructs.observability.gatus import Gatus, GatusProps, StatusEndpoint
 from sprocket_infra.constructs.observability.loki import Loki, LokiProps
 from sprocket_infra.constructs.observability.telegraf import Telegraf, TelegrafProps
 from sprocket_infra.constructs.overlay_network import overlay_network
@@ -72,8 +70,6 @@ class Layer2Stack(SprocketStack):
                 self, endpoint=f"https://s3.{aws_region}.amazonaws.com", region=aws_region
             )
 
-        self.vault_address: str = layer1.vault.address
-        """Where operators and deploys reach Vault (layer1's public address)."""
         vault = VaultConfiguration(
             self,
             "vault-configuration",
@@ -88,16 +84,30 @@ class Layer2Stack(SprocketStack):
         secrets = Layer2Secrets(self, "secrets", environment=environment.name, mount_paths=vault.mount_paths)
         manual = external_secrets(environment)
 
-        self.data_network = self._network("data-network", naming.DATA_NETWORK, attachable=True)
+        swarm = environment.swarm
+        self.data_network = overlay_network(
+            self, "data-network", name=naming.DATA_NETWORK, swarm=swarm, internal=True, attachable=True
+        )
         """Overlay the platform's apps join to reach Redis, RabbitMQ, InfluxDB and Neo4j."""
-        self.monitoring_network = self._network(
-            "monitoring-network", naming.MONITORING_NETWORK, attachable=True
+        self.monitoring_network = overlay_network(
+            self,
+            "monitoring-network",
+            name=naming.MONITORING_NETWORK,
+            swarm=swarm,
+            internal=True,
+            attachable=True,
         )
         """Overlay of the observability services; apps that push metrics or logs may join it."""
-        agents_network = self._network("monitoring-proxy-network", naming.MONITORING_SOCKET_PROXY_NETWORK)
+        agents_network = overlay_network(
+            self,
+            "monitoring-proxy-network",
+            name=naming.MONITORING_SOCKET_PROXY_NETWORK,
+            swarm=swarm,
+            internal=True,
+        )
         context = ServiceContext(
             environment=environment,
-            ingress=layer1.ingress_network,
+            routing=layer1.routing,
             data=self.data_network,
             monitoring=self.monitoring_network,
             secrets=secrets,
@@ -197,8 +207,7 @@ class Layer2Stack(SprocketStack):
             "alloy",
             AlloyProps(
                 context=context,
-                socket_proxy_network=agents_network,
-                socket_proxy_endpoint=proxy.endpoint,
+                socket_proxy=proxy,
                 push_url=loki.push_url,
             ),
         )
@@ -207,8 +216,7 @@ class Layer2Stack(SprocketStack):
             "telegraf",
             TelegrafProps(
                 context=context,
-                socket_proxy_network=agents_network,
-                socket_proxy_endpoint=proxy.endpoint,
+                socket_proxy=proxy,
                 influx=influx.endpoint,
                 influx_bucket=METRICS_BUCKET,
                 influx_password=influx.telegraf_password,
@@ -230,19 +238,3 @@ class Layer2Stack(SprocketStack):
             ),
         )
         N8n(self, "n8n", N8nProps(context=context, database=self.database_logins.get("n8n")))
-        self._gatus = Gatus(self, "gatus", GatusProps(context=context, webhook=manual["gatus-alert-webhook"]))
-
-    def gatus_targets(self) -> tuple[StatusEndpoint, ...]:
-        """The status checks: one per host routed by any stack of this environment (platform included,
-        automatically, for services built with ``TraefikRoutedService``). Complete once every stack exists."""
-        return self._gatus.endpoints()
-
-    def _network(self, construct_id: str, name: str, *, attachable: bool = False) -> Network:
-        return overlay_network(
-            self,
-            construct_id,
-            name=name,
-            attachable=attachable,
-            internal=True,
-            encrypted=self.environment.swarm.encrypt_overlays,
-        )

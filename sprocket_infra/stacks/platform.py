@@ -1,31 +1,33 @@
-"""platform, the Sprocket applications, built from the service catalog.
+"""platform, the Sprocket applications, built from the service catalog, and the status page.
 
 The stack only composes: one overlay per network purpose the catalog names, one Vault reader for all
-Docker secrets, and one :class:`PlatformService` per catalog entry. What a service is lives in
-``sprocket_infra/catalog/services.yaml``; how an entry becomes a service, in ``PlatformService``.
+Docker secrets, one :class:`PlatformService` per catalog entry, and Gatus, last, over every route any
+stack recorded. What a service is lives in ``sprocket_infra/catalog/services.yaml``; how an entry becomes
+a service, in ``PlatformService``.
 """
 
 from __future__ import annotations
 
 from cdktf import TerraformOutput, TerraformStack
-from cdktf_cdktf_provider_docker.network import Network
 from constructs import Construct
 
 from sprocket_infra import naming, providers
 from sprocket_infra.catalog import Catalog, load_catalog
 from sprocket_infra.catalog.checks import check_environment
 from sprocket_infra.config import Environment
+from sprocket_infra.constructs.observability.gatus import ALERTING_TEMPLATE, Gatus, GatusProps
 from sprocket_infra.constructs.overlay_network import overlay_network
 from sprocket_infra.constructs.platform_service import PlatformService, PlatformServiceProps
 from sprocket_infra.constructs.vault_docker_secrets import VaultDockerSecrets
 from sprocket_infra.platform_config.context import RenderContext
 from sprocket_infra.platform_config.dependencies import Layer2Outputs, dependency_networks
+from sprocket_infra.secrets.external import external_secrets
 from sprocket_infra.stacks.base import SprocketStack
 from sprocket_infra.stacks.layer1 import Layer1Stack
 
 
 class PlatformStack(SprocketStack):
-    """Public attributes: ``services`` (catalog key -> :class:`PlatformService`) and ``networks``."""
+    """Public attributes: ``services`` (catalog key -> :class:`PlatformService`), ``networks``, ``gatus``."""
 
     def __init__(
         self,
@@ -47,7 +49,16 @@ class PlatformStack(SprocketStack):
             self.add_dependency(layer2)
 
         purposes = sorted({purpose for entry in catalog.services.values() for purpose in entry.networks})
-        self.networks = {purpose: self._network(purpose) for purpose in purposes}
+        self.networks = {
+            purpose: overlay_network(
+                self,
+                f"network-{purpose}",
+                name=naming.platform_network(environment, purpose),
+                swarm=environment.swarm,
+                internal=False,
+            )
+            for purpose in purposes
+        }
         vault_secrets = VaultDockerSecrets(self, "secrets")
         services = Construct(self, "services")
         self.services = {
@@ -56,7 +67,7 @@ class PlatformStack(SprocketStack):
                 key,
                 PlatformServiceProps(
                     context=RenderContext(environment=environment, catalog=catalog, layer2=layer2, key=key),
-                    ingress=layer1.ingress_network,
+                    routing=layer1.routing,
                     networks=self.networks,
                     dependency_networks=dependency_networks(layer2),
                     vault_secrets=vault_secrets,
@@ -64,12 +75,20 @@ class PlatformStack(SprocketStack):
             )
             for key in catalog.services
         }
-        TerraformOutput(self, "vault-address", value=layer1.vault.address)
-
-    def _network(self, purpose: str) -> Network:
-        return overlay_network(
+        self.gatus = Gatus(
             self,
-            f"network-{purpose}",
-            name=naming.platform_network(self.environment, purpose),
-            encrypted=self.environment.swarm.encrypt_overlays,
+            "gatus",
+            GatusProps(
+                environment=environment,
+                routing=layer1.routing,
+                routes=layer1.routing.routes,
+                alerting=vault_secrets.docker_secret_file(
+                    owner="gatus",
+                    name="alerting-yaml",
+                    template=ALERTING_TEMPLATE,
+                    refs=[external_secrets(environment)["gatus-alert-webhook"]],
+                ),
+            ),
         )
+        """The status page; built last, so ``routes`` holds every route of every stack."""
+        TerraformOutput(self, "vault-address", value=layer1.vault.address)

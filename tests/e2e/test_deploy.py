@@ -6,7 +6,7 @@ What each test asks of the engines themselves, never of our reading of the JSON:
   platform) succeeds, and every object in state exists in Swarm / OpenBao with the spec we declared;
 * a second plan right after is empty for every stack (anything else is churn on every deploy);
 * the change drills: a route change updates one service in place, a rotated credential rolls only its
-  consumers, a new catalog service only adds;
+  consumers, a new catalog service is created and Gatus, beside it, starts checking its host;
 * destroy in reverse order leaves Swarm and OpenBao as they were before.
 """
 
@@ -183,7 +183,12 @@ def _catalog_variant(deployment: Deployment, change: str) -> dict[str, str]:
     if change == "route":
         services["core"]["routes"][0]["subdomain"] = "api-moved"
     elif change == "new-service":
-        services["e2e-added"] = {**services["server-analytics"], "repository": "e2e-added-service"}
+        services["e2e-added"] = {
+            **services["server-analytics"],
+            "repository": "e2e-added-service",
+            "port": 3000,
+            "routes": [{"subdomain": "e2e-added"}],
+        }
     path = deployment.workdir / f"catalog-{change}.yaml"
     path.write_text(yaml.safe_dump(catalog, sort_keys=False))
     return {"SPROCKET_CATALOG": str(path)}
@@ -220,11 +225,21 @@ def test_changing_a_route_updates_services_in_place(deployment: Deployment) -> N
 
 
 @pytest.mark.usefixtures("restore_synth")
-def test_adding_a_catalog_service_only_adds(deployment: Deployment) -> None:
+def test_adding_a_routed_catalog_service_adds_it_and_its_status_check(deployment: Deployment) -> None:
+    """The new service and its secrets are created; Gatus, in the same stack, gets a new endpoints config
+    naming the new host and an in-place update; layer1 and layer2 don't change at all."""
     deployment.synth(_catalog_variant(deployment, "new-service"))
     changes = deployment.planned_changes("platform")
-    assert _addresses(changes, "docker_service"), "the new service is not in the plan"
-    assert all(actions == ["create"] for actions in changes.values()), changes
+    added = {address for address, actions in changes.items() if actions == ["create"]}
+    assert any(address.startswith("docker_service.") and "e2e-added" in address for address in added), changes
+    rest = {address: actions for address, actions in changes.items() if address not in added}
+    gatus = [address for address in rest if address.startswith("docker_service.gatus_")]
+    assert gatus, "Gatus does not pick up the new host"
+    assert rest[gatus[0]] == ["update"], rest
+    configs = {address: actions for address, actions in rest.items() if address.startswith("docker_config.")}
+    assert all("gatus" in address and actions == ["create", "delete"] for address, actions in configs.items())
+    assert set(rest) == {*gatus, *configs}, rest
+    assert deployment.planned_changes("layer2") == {}
 
 
 def test_rotating_a_credential_rolls_only_its_consumers(deployment: Deployment) -> None:

@@ -11,9 +11,9 @@ the Python package index for a newer checkov on every run. It also gets a fresh 
 directory, so no ``.checkov.yaml`` or ``BC_API_KEY`` of the machine can switch the platform integration
 back on.
 
-A check that does not apply to one resource is excused inline with
-:func:`sprocket_infra.checkov.skip_check`; checkov itself ignores those entries in JSON, so this module
-honours them and rejects the ones that no longer excuse anything.
+There are no excuses: checkov's ``terraform_json`` runner reads no per-resource skips (an empty skip list
+for every check, bridgecrewio/checkov#4634) and ``--skip-check`` would turn a check off everywhere, so a
+finding is fixed in the construct.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from typing import Any
 
 import pytest
 
-from sprocket_infra.checkov import declared_skips
 from sprocket_infra.stacks.base import STACK_NAMES
 from tests.conftest import ENVIRONMENTS, Stacks
 
@@ -79,11 +78,6 @@ class Scan:
     """``{(environment, stack): cdk.tf.json}``, every file scanned."""
     findings: tuple[Finding, ...]
     parsing_errors: tuple[str, ...]
-    skips: dict[tuple[Path, str], dict[str, str]]
-    """``{(file, logical id): {check id: reason}}`` as declared in the synthesized JSON."""
-
-    def excuse(self, finding: Finding) -> str | None:
-        return self.skips.get((finding.file, finding.resource), {}).get(finding.check_id)
 
     def stack_of(self, path: Path) -> str:
         """``prod/layer2`` for a scanned file: the temporary directory means nothing to a reader."""
@@ -138,53 +132,29 @@ def run_checkov(files: list[Path], workdir: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def scan(
-    synth_outdir: Callable[[str], Path],
-    synth_stacks: Callable[[str], Stacks],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Scan:
+def scan(synth_outdir: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory) -> Scan:
     if not CHECKOV.is_file():
         message = f"checkov is not installed at {CHECKOV.relative_to(REPO)}; `make test` installs it"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    files: dict[tuple[str, str], Path] = {}
-    skips: dict[tuple[Path, str], dict[str, str]] = {}
-    for environment in ENVIRONMENTS:
-        for stack in STACK_NAMES:
-            path = (synth_outdir(environment) / "stacks" / stack / "cdk.tf.json").resolve()
-            files[(environment, stack)] = path
-            for _, logical_id, body in _resources(synth_stacks(environment)[stack]):
-                if declared := declared_skips(body):
-                    skips[(path, logical_id)] = declared
+    files = {
+        (environment, stack): (synth_outdir(environment) / "stacks" / stack / "cdk.tf.json").resolve()
+        for environment in ENVIRONMENTS
+        for stack in STACK_NAMES
+    }
     reports = run_checkov(list(files.values()), tmp_path_factory.mktemp("checkov"))
     return Scan(
         files=files,
         findings=tuple(finding for report in reports for finding in _findings(report)),
         parsing_errors=tuple(error for report in reports for error in report["results"]["parsing_errors"]),
-        skips=skips,
     )
 
 
 def test_no_check_fails(scan: Scan) -> None:
-    failed = [f for f in scan.findings if f.result == "FAILED" and scan.excuse(f) is None]
+    failed = [f for f in scan.findings if f.result == "FAILED"]
     listing = "\n".join(f"  {scan.describe(finding)}" for finding in failed)
-    assert not failed, (
-        f"checkov: {len(failed)} failed check(s); fix the construct, or if the check does not apply to "
-        f"that resource, excuse it with sprocket_infra.checkov.skip_check(resource, id, reason):\n{listing}"
-    )
-
-
-def test_every_skip_excuses_a_failing_check(scan: Scan) -> None:
-    """A skip whose check passes (construct fixed) or never runs (typo, wrong resource) must go."""
-    failing = {(f.file, f.resource, f.check_id) for f in scan.findings if f.result == "FAILED"}
-    stale = [
-        f"  {check_id} on {logical_id} in {scan.stack_of(path)} ({reason!r})"
-        for (path, logical_id), declared in scan.skips.items()
-        for check_id, reason in declared.items()
-        if (path, logical_id, check_id) not in failing
-    ]
-    assert not stale, "skips that excuse no failing check; remove them:\n" + "\n".join(stale)
+    assert not failed, f"checkov: {len(failed)} failed check(s); fix the construct:\n{listing}"
 
 
 def test_checks_ran_on_every_covered_resource(scan: Scan, synth_stacks: Callable[[str], Stacks]) -> None:

@@ -1,8 +1,7 @@
-"""Gatus checks exactly the hosts Traefik routes to, in every stack, derived rather than listed."""
+"""Gatus (in the platform stack) checks exactly the hosts Traefik routes to, in every stack."""
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Callable
 
@@ -10,8 +9,9 @@ import pytest
 import yaml
 
 from sprocket_infra.config import load_environment
+from sprocket_infra.constructs.observability.gatus import CONFIG_DIR
 from tests.conftest import ENVIRONMENTS, Stacks
-from tests.synth_json import resources, service_labels, services
+from tests.synth_json import mounted_file, resources, service_labels, services
 
 _HOST = re.compile(r"Host(?:SNI)?\(`([^`]+)`\)")
 
@@ -30,13 +30,9 @@ def routed_hosts(stacks: Stacks, *, tcp: bool) -> set[str]:
 
 
 def gatus_endpoints(stacks: Stacks) -> list[dict[str, object]]:
-    layer2 = stacks["layer2"]
-    (secret,) = [
-        body
-        for body in resources(layer2, "docker_secret").values()
-        if body["name"].startswith("gatus-endpoints-")
-    ]
-    return yaml.safe_load(base64.b64decode(secret["data"]))["endpoints"]
+    platform = stacks["platform"]
+    text = mounted_file(platform, services(platform)["gatus"], f"{CONFIG_DIR}/endpoints.yaml")
+    return yaml.safe_load(text)["endpoints"]
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
@@ -62,11 +58,18 @@ def test_a_missing_router_counts_as_down(synth_stacks: Callable[[str], Stacks]) 
 
 
 def test_the_webhook_stays_out_of_the_spec(synth_stacks: Callable[[str], Stacks]) -> None:
-    layer2 = synth_stacks("prod")["layer2"]
+    platform = synth_stacks("prod")["platform"]
     (alerting,) = [
         body
-        for body in resources(layer2, "docker_secret").values()
+        for body in resources(platform, "docker_secret").values()
         if body["name"].startswith("gatus-alerting-yaml")
     ]
     assert "data.vault_kv_secret_v2." in alerting["data"]
-    assert "discord.com" not in str(services(layer2)["gatus"])
+    assert "discord.com" not in str(services(platform)["gatus"])
+
+
+def test_layer2_reads_no_gatus_secret(synth_stacks: Callable[[str], Stacks]) -> None:
+    """The webhook moved with Gatus to the platform mount; layer2's deploy never reads it."""
+    layer2 = synth_stacks("prod")["layer2"]
+    assert "gatus" not in str(layer2.get("data", {}))
+    assert "gatus" not in services(layer2)

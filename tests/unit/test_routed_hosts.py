@@ -1,28 +1,22 @@
 """No two routers of an environment answer the same requests, whichever stack defines them.
 
 Traefik merges the routers of every stack into one table; when two match the same host it picks one by
-rule length and priority, and the other service silently stops getting traffic. The catalog's own check
-only sees the platform's entries, so this one reads every router label of every service in all three
-stacks. Two routers may share a host only when their ``PathPrefix`` differs (n8n's ``/webhook`` router
-beside its editor). A TCP router claims its whole host: Traefik hands a TLS connection to a matching
-``HostSNI`` router before any HTTP router sees it.
+rule length and priority, and the other service silently stops getting traffic. ``Routing`` refuses such a
+route while the stacks are built (tests/unit/test_edge.py); this is the independent check of what came out:
+it parses every router label of every service in all three stacks. Two routers may share a host only
+when their ``PathPrefix`` differs (n8n's ``/webhook`` router beside its editor). A TCP router claims its
+whole host: Traefik hands a TLS connection to a matching ``HostSNI`` router before any HTTP router sees it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from sprocket_infra.app import build_app
-from sprocket_infra.catalog import CATALOG_FILE, parse_catalog
-from sprocket_infra.catalog.vocabulary import default_vocabulary
-from sprocket_infra.config import load_environment
-from tests.conftest import ENVIRONMENTS, Stacks, read_stacks
+from tests.conftest import ENVIRONMENTS, Stacks
 from tests.integration.traefik_rules import parse_host_sni_rule, parse_http_rule
 from tests.synth_json import service_labels, services
 
@@ -83,24 +77,6 @@ def test_no_host_is_routed_twice_across_stacks(synth_stacks: SynthStacks, enviro
     found = list(claims(stacks))
     assert {claim.router.split("/")[0] for claim in found} == {"layer1", "layer2", "platform"}
     assert collisions(iter(found)) == []
-
-
-def test_a_catalog_entry_on_a_layer2_host_is_caught(tmp_path: Path) -> None:
-    """The catalog's own check passes (no other entry uses ``status``); only the synthesized stacks show
-    that layer2's status page already answers there."""
-    data = yaml.safe_load(CATALOG_FILE.read_text())
-    data["services"]["status-board"] = {
-        "description": "League status board.",
-        "repository": "status-board",
-        "port": 3000,
-        "routes": [{"subdomain": "status"}],
-        "healthcheck": {"http": "/"},
-    }
-    catalog = parse_catalog(data, source="test", vocabulary=default_vocabulary())
-    build_app(load_environment("local"), catalog=catalog, outdir=str(tmp_path)).synth()
-    (clash,) = collisions(claims(read_stacks(tmp_path)))
-    assert clash.startswith("status.localhost: layer2/gatus: ")
-    assert clash.endswith("platform/local-status-board: traefik.http.routers.local-status-board.rule")
 
 
 def test_a_host_routed_by_two_stacks_is_reported() -> None:

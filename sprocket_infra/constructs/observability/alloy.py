@@ -24,14 +24,13 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from sprocket_infra import naming
+from sprocket_infra.constructs.docker_socket_proxy import DockerSocketProxy
 from sprocket_infra.constructs.probes import bash_probe
 from sprocket_infra.constructs.service_context import ServiceContext
 from sprocket_infra.constructs.swarm_service import (
     BindMount,
     ConfigFile,
-    NamedNetwork,
     Resources,
-    SwarmService,
     SwarmServiceProps,
     VolumeMount,
 )
@@ -107,9 +106,8 @@ loki.write "loki" {{
 @dataclass(frozen=True, kw_only=True)
 class AlloyProps:
     context: ServiceContext
-    socket_proxy_network: NamedNetwork
-    socket_proxy_endpoint: str
-    """``tcp://<proxy>:2375`` of the monitoring socket proxy (tasks, services, nodes, networks)."""
+    socket_proxy: DockerSocketProxy
+    """The agents' read-only proxy to the Docker API (its network and ``tcp://`` endpoint)."""
     push_url: str
     """Loki's push API."""
 
@@ -118,8 +116,8 @@ class Alloy(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: AlloyProps) -> None:
         super().__init__(scope, construct_id)
         context = props.context
-        config = alloy_config(docker_host=props.socket_proxy_endpoint, push_url=props.push_url)
-        self.service = SwarmService(
+        config = alloy_config(docker_host=props.socket_proxy.endpoint, push_url=props.push_url)
+        self.service = context.routing.route(
             self,
             "alloy",
             SwarmServiceProps(
@@ -134,11 +132,11 @@ class Alloy(Construct):
                 env={"NODE_HOSTNAME": "{{.Node.Hostname}}"},
                 healthcheck=bash_probe(HTTP_PORT, "/-/ready"),
                 resources=Resources(cpus=0.5, memory_mib=256),
-                networks=[context.monitoring, props.socket_proxy_network],
+                networks=[context.monitoring, props.socket_proxy.network],
                 configs=[ConfigFile(target=CONFIG_PATH, content=config)],
                 mounts=[
                     BindMount(source=CONTAINERS_DIR, target=CONTAINERS_DIR, read_only=True),
-                    VolumeMount(source="alloy-data", target=STORAGE_DIR),
+                    VolumeMount(source=naming.service_volume(NAME), target=STORAGE_DIR),
                 ],
                 replicas=None,
                 user="0",  # json-file logs are root-only on the host

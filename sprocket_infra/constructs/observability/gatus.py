@@ -1,10 +1,11 @@
 """``Gatus``: the status page, checking every host Traefik routes to; nobody keeps a list by hand.
 
-The original checked stale hosts (``app.sprocket.gg``) and none of the real ones. Here the endpoints are
-*derived*: when the App is synthesized, every :class:`TraefikRoutedService` of this environment in every
-stack (layer1, layer2 and the platform, whoever builds it) contributes its routes' hosts, one check per
-host. So a service added anywhere is monitored without touching this file, and a removed one stops being
-checked. :func:`status_endpoints` is a pure function of routes, exported for tests and other callers.
+The original checked stale hosts (``app.sprocket.gg``) and none of the real ones. Here the checks are an
+explicit input: the routes :class:`~sprocket_infra.constructs.edge.Routing` recorded for layer1, layer2 and
+the platform, one check per host. Gatus lives in the platform stack, the last one built, so the list is
+complete when Gatus is made, and adding an app changes only the platform's plan, where the app itself
+changes (docs/adr/0007-status-checks-in-the-platform-stack.md). :func:`status_endpoints` is a pure
+function of routes.
 
 * Environments with certificates check the public URL (``https://<host>``), end to end through DNS and
   TLS. Others (``*.localhost``, a LAN domain) ask Traefik on the ingress overlay with the route's host in
@@ -19,30 +20,27 @@ checked. :func:`status_endpoints` is a pure function of routes, exported for tes
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import jsii
 import yaml
-from cdktf import IResolveContext, IStringProducer, Lazy, TerraformResourceLifecycle, TerraformStack
-from cdktf_cdktf_provider_docker.secret import Secret
-from constructs import Construct, IConstruct
+from cdktf import TerraformStack
+from constructs import Construct
 
 from sprocket_infra import naming
-from sprocket_infra.constructs.service_context import SECRET_MODE, ServiceContext
+from sprocket_infra.config import Environment
+from sprocket_infra.constructs.edge import RecordedRoute, Routing
 from sprocket_infra.constructs.swarm_service import (
     ConfigFile,
+    DockerObject,
     Healthcheck,
     Resources,
     SecretFile,
     SwarmServiceProps,
     VolumeMount,
 )
-from sprocket_infra.constructs.traefik_routed_service import TraefikRoutedService
-from sprocket_infra.constructs.vault_docker_secrets import VaultKey
-from sprocket_infra.routing import HttpRoute, TcpRoute
+from sprocket_infra.routing import TcpRoute
 
 NAME = "gatus"
 PORT = 8080
@@ -53,6 +51,8 @@ STAFF_RULE = "SprocketStaff"
 UP_STATUSES = (200, 301, 302, 303, 307, 308, 401, 403)
 """Answers that prove a router and a backend exist; 404 means Traefik has no router, 5xx a dead backend."""
 CHECK_TIMEOUT = "10s"
+SECRET_MODE = 0o444
+"""Gatus runs as root in a ``FROM scratch`` image; the file exists only inside its container."""
 NO_HEALTHCHECK = Healthcheck(test=("NONE",))
 """Gatus ships ``FROM scratch``: nothing inside the container can probe it."""
 
@@ -83,16 +83,15 @@ class StatusEndpoint:
         return config
 
 
-def status_endpoints(
-    routes: Iterable[tuple[str, HttpRoute | TcpRoute]], *, tls: bool
-) -> tuple[StatusEndpoint, ...]:
-    """Checks for ``(group, route)`` pairs: one per distinct host, sorted, first route of a host wins.
+def status_endpoints(routes: Iterable[RecordedRoute], *, tls: bool) -> tuple[StatusEndpoint, ...]:
+    """One check per distinct host of ``routes``, sorted, grouped by the stack that routes it.
 
     Path-restricted routes (``/webhook``) share their host with the main route, so they add nothing.
     """
     endpoints: dict[str, StatusEndpoint] = {}
     http_up = f"[STATUS] == any({', '.join(str(code) for code in UP_STATUSES)})"
-    for group, route in routes:
+    for recorded in routes:
+        group, route = recorded.stack, recorded.route
         for host in route.hosts:
             if host in endpoints:
                 continue
@@ -117,103 +116,68 @@ def status_endpoints(
     return tuple(endpoints[host] for host in sorted(endpoints))
 
 
-def routed_in_app(root: IConstruct, environment: str) -> list[tuple[str, HttpRoute | TcpRoute]]:
-    """Every route of every :class:`TraefikRoutedService` of ``environment`` under ``root``."""
-    found: list[tuple[str, HttpRoute | TcpRoute]] = []
-    for construct in root.node.find_all():
-        if isinstance(construct, TraefikRoutedService) and construct.props.environment == environment:
-            group = TerraformStack.of(construct).node.id
-            found.extend((group, route) for route in construct.props.routes)
-    return found
-
-
-@jsii.implements(IStringProducer)
-class _Deferred:
-    """A string computed when cdktf resolves it (at synth, after every stack exists)."""
-
-    def __init__(self, render: Callable[[], str]) -> None:
-        self._render = render
-
-    def produce(self, context: IResolveContext) -> str:
-        return self._render()
+ALERTING_TEMPLATE = (
+    'alerting:\n  discord:\n    webhook-url: "%s"\n    default-alert:\n'
+    "      send-on-resolved: true\n      failure-threshold: 3\n      success-threshold: 5\n"
+)
+"""Gatus's alerting file around the webhook URL (its one ``%s``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class GatusProps:
-    context: ServiceContext
-    webhook: VaultKey
-    """Discord webhook URL alerts go to (operator-provided, ``gatus-alert-webhook``)."""
+    environment: Environment
+    routing: Routing
+    """The edge: Gatus's own route goes through it."""
+    routes: Sequence[RecordedRoute]
+    """Every route to check (``Routing.routes`` once every other service is routed)."""
+    alerting: DockerObject
+    """Docker secret holding :data:`ALERTING_TEMPLATE` filled with the operator's Discord webhook URL."""
 
 
 class Gatus(Construct):
-    """Public attributes: ``service``, ``endpoints()`` (the checks, computed on demand)."""
+    """Public attributes: ``service``, ``endpoints`` (the checks)."""
 
     def __init__(self, scope: Construct, construct_id: str, props: GatusProps) -> None:
         super().__init__(scope, construct_id)
-        self.props = props
-        context = props.context
-        endpoints_file = Secret(
-            self,
-            "endpoints",
-            # Not secret, but Swarm configs need content at construction time; secrets take a lazy value.
-            name=Lazy.string_value(
-                _Deferred(lambda: f"{NAME}-endpoints-{naming.content_suffix(self._rendered())}")
+        environment = props.environment
+        own = props.routing.admin_ui(NAME, subdomain="status", port=PORT, rule=STAFF_RULE)
+        checked = [
+            *props.routes,
+            RecordedRoute(
+                stack=TerraformStack.of(self).node.id, service=NAME, route=own, origin=self.node.path
             ),
-            data=Lazy.string_value(_Deferred(lambda: base64.b64encode(self._rendered().encode()).decode())),
-            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
-        )
-        alerting = context.secret_file(
-            owner=NAME,
-            target=f"{CONFIG_DIR}/alerting.yaml",
-            template=(
-                'alerting:\n  discord:\n    webhook-url: "%s"\n    default-alert:\n'
-                "      send-on-resolved: true\n      failure-threshold: 3\n      success-threshold: 5\n"
-            ),
-            refs=[props.webhook],
-        )
+        ]
+        self.endpoints = status_endpoints(checked, tls=environment.routing.acme.tls)
+        document = {"endpoints": [endpoint.as_config() for endpoint in self.endpoints]}
         base = {
             "storage": {"type": "sqlite", "path": "/data/data.db"},
-            "ui": {"title": f"Sprocket status ({context.environment.name})", "header": "Sprocket"},
+            "ui": {"title": f"Sprocket status ({environment.name})", "header": "Sprocket"},
         }
-        self.service = context.routed(
+        self.service = props.routing.route(
             self,
-            "gatus",
+            NAME,
             SwarmServiceProps(
                 name=NAME,
-                image=context.environment.layer2.images.gatus,
+                image=environment.layer2.images.gatus,
                 env={"GATUS_CONFIG_PATH": CONFIG_DIR},
                 healthcheck=NO_HEALTHCHECK,
                 resources=Resources(cpus=0.25, memory_mib=128),
                 networks=[],
                 configs=[
-                    ConfigFile(target=f"{CONFIG_DIR}/base.yaml", content=yaml.safe_dump(base, sort_keys=True))
-                ],
-                secrets=[
-                    alerting,
-                    SecretFile(
-                        secret=endpoints_file, target=f"{CONFIG_DIR}/endpoints.yaml", mode=SECRET_MODE
+                    ConfigFile(
+                        target=f"{CONFIG_DIR}/base.yaml", content=yaml.safe_dump(base, sort_keys=True)
+                    ),
+                    ConfigFile(
+                        target=f"{CONFIG_DIR}/endpoints.yaml",
+                        content=yaml.safe_dump(document, sort_keys=False),
                     ),
                 ],
-                mounts=[VolumeMount(source="gatus-data", target="/data")],
-                placement=context.environment.swarm.placement.storage,
+                secrets=[
+                    SecretFile(secret=props.alerting, target=f"{CONFIG_DIR}/alerting.yaml", mode=SECRET_MODE)
+                ],
+                mounts=[VolumeMount(source=naming.service_volume(NAME), target="/data")],
+                placement=environment.swarm.placement.storage,
                 stateful=True,
             ),
-            routes=[
-                HttpRoute(
-                    name="gatus",
-                    hosts=(context.host("status"),),
-                    port=PORT,
-                    middlewares=(naming.forward_auth_middleware(STAFF_RULE),),
-                )
-            ],
+            routes=[own],
         )
-
-    def endpoints(self) -> tuple[StatusEndpoint, ...]:
-        """The checks for every routed host of this environment in the whole App, as of now."""
-        environment = self.props.context.environment
-        routes = routed_in_app(self.node.root, environment.name)
-        return status_endpoints(routes, tls=environment.routing.acme.tls)
-
-    def _rendered(self) -> str:
-        document = {"endpoints": [endpoint.as_config() for endpoint in self.endpoints()]}
-        return yaml.safe_dump(document, sort_keys=False)

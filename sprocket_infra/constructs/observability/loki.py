@@ -14,12 +14,12 @@ from typing import Any
 import yaml
 from constructs import Construct
 
+from sprocket_infra import naming
 from sprocket_infra.constructs.service_context import ServiceContext
 from sprocket_infra.constructs.swarm_service import (
     ConfigFile,
     Healthcheck,
     Resources,
-    SwarmService,
     SwarmServiceProps,
     VolumeMount,
 )
@@ -89,7 +89,7 @@ class Loki(Construct):
         self.endpoint = ServiceEndpoint(host=NAME, port=PORT)
         self.push_url = f"http://{NAME}:{PORT}/loki/api/v1/push"
         config = loki_config(retention_days=context.environment.layer2.retention.logs_days)
-        self.service = SwarmService(
+        self.service = context.routing.route(
             self,
             "loki",
             SwarmServiceProps(
@@ -100,7 +100,7 @@ class Loki(Construct):
                 resources=Resources(cpus=1.0, memory_mib=1024),
                 networks=[context.monitoring],
                 configs=[ConfigFile(target=CONFIG_PATH, content=yaml.safe_dump(config, sort_keys=True))],
-                mounts=[VolumeMount(source="loki-data", target=DATA_DIR)],
+                mounts=[VolumeMount(source=naming.service_volume(NAME), target=DATA_DIR)],
                 placement=context.environment.swarm.placement.storage,
                 stateful=True,
             ),

@@ -24,14 +24,13 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
+from sprocket_infra.constructs.docker_socket_proxy import DockerSocketProxy
 from sprocket_infra.constructs.probes import wget_probe
 from sprocket_infra.constructs.service_context import ServiceContext
 from sprocket_infra.constructs.swarm_service import (
     BindMount,
     ConfigFile,
-    NamedNetwork,
     Resources,
-    SwarmService,
     SwarmServiceProps,
 )
 from sprocket_infra.constructs.vault_docker_secrets import VaultKey
@@ -110,8 +109,8 @@ def redis_input(redis: ServiceEndpoint) -> str:
 @dataclass(frozen=True, kw_only=True)
 class TelegrafProps:
     context: ServiceContext
-    socket_proxy_network: NamedNetwork
-    socket_proxy_endpoint: str
+    socket_proxy: DockerSocketProxy
+    """The agents' read-only proxy to the Docker API (its network and ``tcp://`` endpoint)."""
     influx: ServiceEndpoint
     influx_bucket: str
     influx_password: VaultKey
@@ -126,12 +125,12 @@ class Telegraf(Construct):
         super().__init__(scope, construct_id)
         context = props.context
         config = telegraf_config(
-            docker_host=props.socket_proxy_endpoint,
+            docker_host=props.socket_proxy.endpoint,
             influx=props.influx,
             bucket=props.influx_bucket,
             rabbitmq_metrics=props.rabbitmq_metrics,
         )
-        self.service = SwarmService(
+        self.service = context.routing.route(
             self,
             "telegraf",
             SwarmServiceProps(
@@ -152,7 +151,7 @@ class Telegraf(Construct):
                 },
                 healthcheck=wget_probe(HEALTH_PORT, "/"),
                 resources=Resources(cpus=0.5, memory_mib=256),
-                networks=[context.monitoring, context.data, props.socket_proxy_network],
+                networks=[context.monitoring, context.data, props.socket_proxy.network],
                 configs=[ConfigFile(target=CONFIG_PATH, content=config)],
                 secrets=[
                     context.secret(props.influx_password, owner=NAME, file_name=INFLUX_SECRET),

@@ -1,0 +1,163 @@
+"""``Routing``: the one object every stack routes through, owned by layer1's Traefik.
+
+Traefik merges the routers of every stack into one table, so routing is a property of the environment,
+not of a stack. ``Routing`` is created by :class:`~sprocket_infra.constructs.traefik_proxy.TraefikProxy`
+and handed to layer2 and the platform like any other layer1 attribute. It holds what every routed service
+needs (the ingress overlay and the entry policy) and checks, while the stacks are built, what Traefik
+would otherwise get wrong in silence:
+
+* :meth:`Routing.middleware` refuses a forward-auth rule the environment does not define; Traefik drops a
+  router whose middleware does not exist, so the service would just vanish;
+* :meth:`Routing.route` claims every host for one owner across all stacks; when two routers match the same
+  request Traefik serves one of them and the other stops getting traffic. Two HTTP routers may share a
+  host only below different path prefixes (n8n's ``/webhook``); a TCP router takes its whole host;
+* every route is recorded (:attr:`Routing.routes`), so the status checks take them as an explicit input.
+
+Every service, routed or not, sits at ``<construct_id>/swarm`` (:func:`service_at`): a first route added to
+a service updates it in place instead of moving it to a new Terraform address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from cdktf import TerraformStack
+from constructs import Construct
+
+from sprocket_infra import naming
+from sprocket_infra.config import ConfigError, Environment
+from sprocket_infra.constructs.swarm_service import NamedNetwork, SwarmService, SwarmServiceProps
+from sprocket_infra.routing import (
+    EntryPolicy,
+    ForwardAuthMiddleware,
+    HttpRoute,
+    Route,
+    entry_policy,
+    route_labels,
+)
+
+
+class RoutingError(ConfigError):
+    """A route the environment cannot serve: an unknown forward-auth rule or a host claimed twice."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordedRoute:
+    """One route as Traefik will see it, and who asked for it."""
+
+    stack: str
+    """``layer1``, ``layer2`` or ``platform``."""
+    service: str
+    """The Swarm service the router forwards to."""
+    route: Route
+    origin: str
+    """Where the route's hosts come from (a file and key, or the construct), for messages."""
+
+
+@dataclass(frozen=True)
+class _Claim:
+    host: str
+    path_prefix: str | None
+    tcp: bool
+
+
+def service_at(scope: Construct, construct_id: str, props: SwarmServiceProps) -> SwarmService:
+    """``props`` as a :class:`SwarmService` at ``<construct_id>/swarm``, the one path a service ever has."""
+    return SwarmService(Construct(scope, construct_id), "swarm", props)
+
+
+class Routing:
+    """Public attributes: ``ingress``, ``policy``, ``environment`` (its name), ``source``, ``routes``."""
+
+    def __init__(self, *, environment: Environment, ingress: NamedNetwork, source: str) -> None:
+        """``source`` names the environment file, for the errors this object raises."""
+        self.environment = environment.name
+        self.ingress = ingress
+        self.policy: EntryPolicy = entry_policy(environment.routing.acme)
+        self._hosts = environment.routing
+        self.source = source
+        self._rules = tuple(rule.name for rule in environment.layer2.forward_auth.rules)
+        self._claims: dict[_Claim, RecordedRoute] = {}
+        self._routes: list[RecordedRoute] = []
+
+    @property
+    def routes(self) -> tuple[RecordedRoute, ...]:
+        """Every route recorded so far, in the order the stacks attached them."""
+        return tuple(self._routes)
+
+    def middleware(self, rule: str) -> str:
+        """The shared forward-auth middleware admitting members of ``rule``; refuses an undefined rule."""
+        if rule not in self._rules:
+            raise RoutingError(
+                f"{self.source}: layer2.forward_auth.rules: no rule named {rule!r} "
+                f"(routes use it; defined: {', '.join(self._rules)})"
+            )
+        return naming.forward_auth_middleware(rule)
+
+    def admin_ui(self, name: str, *, subdomain: str, port: int, rule: str) -> HttpRoute:
+        """An operator UI on ``<subdomain>.<domain>``, only for members of forward-auth ``rule``."""
+        return HttpRoute(
+            name=name, hosts=(self.host(subdomain),), port=port, middlewares=(self.middleware(rule),)
+        )
+
+    def host(self, subdomain: str | None) -> str:
+        """The environment's public name for ``subdomain`` (the apex when None)."""
+        return naming.public_host(self._hosts, subdomain)
+
+    def route(
+        self,
+        scope: Construct,
+        construct_id: str,
+        service: SwarmServiceProps,
+        routes: Sequence[Route] = (),
+        *,
+        middlewares: Sequence[ForwardAuthMiddleware] = (),
+        origin: str | None = None,
+    ) -> SwarmService:
+        """``service`` at ``<construct_id>/swarm``, joined to the ingress and labelled for ``routes``.
+
+        Without routes (and middlewares) the service is left as it is, at the same address. ``origin``
+        says where the routes' hosts come from (default: the stack and construct path).
+        """
+        if not routes and not middlewares:
+            return service_at(scope, construct_id, service)
+        hand_written = sorted(key for key in service.labels if key.startswith("traefik."))
+        if hand_written:
+            raise ValueError(f"service {service.name}: pass routes instead of traefik labels {hand_written}")
+        stack = TerraformStack.of(scope).node.id
+        where = origin or f"{stack}: {scope.node.path}/{construct_id}"
+        for route in routes:
+            self._claim(RecordedRoute(stack=stack, service=service.name, route=route, origin=where))
+        labels = route_labels(
+            routes,
+            self.policy,
+            network=self.ingress.name,
+            environment=self.environment,
+            middlewares=middlewares,
+        )
+        routed = replace(
+            service, labels={**service.labels, **labels}, networks=[self.ingress, *service.networks]
+        )
+        return service_at(scope, construct_id, routed)
+
+    def _claim(self, recorded: RecordedRoute) -> None:
+        route = recorded.route
+        for earlier in self._routes:
+            if earlier.route.name == route.name:
+                # Traefik keys routers by name across all services and drops a name defined twice.
+                raise RoutingError(
+                    f"{recorded.origin}: router name {route.name!r} is already used by {earlier.origin} "
+                    f"(service {earlier.service})"
+                )
+        tcp = not isinstance(route, HttpRoute)
+        prefix = None if tcp else route.path_prefix
+        for host in route.hosts:
+            for claim, owner in self._claims.items():
+                if claim.host == host and (tcp or claim.tcp or claim.path_prefix == prefix):
+                    raise RoutingError(
+                        f"{recorded.origin}: host {host!r} is already routed by {owner.origin} "
+                        f"(service {owner.service}, router {owner.route.name}); one host, one owner"
+                    )
+            self._claims[_Claim(host=host, path_prefix=prefix, tcp=tcp)] = recorded
+        self._routes.append(recorded)
