@@ -155,7 +155,8 @@ def _assert_platform_reads(
     the platform mount's share and its database password below ``for-platform``."""
     reader = _platform_token(root, env)
     platform_refs = [ref for ref in manifest.values() if ref.mount.path == "platform"]
-    assert len(platform_refs) == 13  # the OAuth clients, app tokens, core's JWT key, the AWS bucket keys
+    # the OAuth clients, app tokens, core's JWT key, the AWS bucket keys, Gatus's webhook
+    assert len(platform_refs) == 14
     for ref in [*platform_refs, manifest["postgres-platform-password"]]:
         read = reader.secrets.kv.v2.read_secret_version(
             path=ref.path, mount_point=ref.mount.path, raise_on_deleted_version=True

@@ -26,12 +26,14 @@ EXPECTED = {
     "grafana": ("grafana", {"/run/secrets/grafana-admin-password"}, "grafana-data"),
     "n8n": ("n8n", {"/run/secrets/n8n-encryption-key"}, "n8n-data"),
     "neo4j": ("neo4j", {"/run/secrets/neo4j-auth"}, "neo4j-data"),
-    "gatus": ("gatus", {"/config/sprocket/alerting.yaml", "/config/sprocket/endpoints.yaml"}, "gatus-data"),
+    "gatus": ("gatus", {"/config/sprocket/alerting.yaml"}, "gatus-data"),
     "loki": ("loki", set(), "loki-data"),
     "alloy": ("alloy", set(), "alloy-data"),
     "telegraf": ("telegraf", {"/etc/telegraf/telegraf.d/redis.conf", "/run/secrets/influx_password"}, None),
     naming.FORWARD_AUTH_SERVICE: ("forward_auth", {"/run/secrets/forward-auth-client-secret"}, None),
 }
+STACK_OF = {"gatus": "platform"}
+"""Shared services outside layer2: the status page lives beside the apps it checks (ADR 0007)."""
 NO_IN_CONTAINER_PROBE = {"gatus"}
 """Images built FROM scratch: nothing inside can run a probe (see constructs/observability/gatus.py)."""
 
@@ -48,7 +50,7 @@ def test_service_is_pinned_probed_limited_and_gets_its_secrets(
     synth_stacks: Callable[[str], Stacks], environment: str, name: str
 ) -> None:
     image_setting, secret_files, volume = EXPECTED[name]
-    service = services(synth_stacks(environment)["layer2"])[name]
+    service = services(synth_stacks(environment)[STACK_OF.get(name, "layer2")])[name]
     spec = service["task_spec"]
     container = spec["container_spec"]
     assert container["image"] == getattr(load_environment(environment).layer2.images, image_setting)

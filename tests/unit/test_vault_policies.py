@@ -168,7 +168,7 @@ def test_infrastructure_secrets_are_readable_by_infrastructure_and_not_by_platfo
     access = vault_access("prod")
     refs = [ref for ref in external_secrets("prod").values() if ref.mount is INFRASTRUCTURE]
 
-    assert {ref.name for ref in refs} == {"forward-auth-client-secret", "gatus-alert-webhook"}
+    assert {ref.name for ref in refs} == {"forward-auth-client-secret"}
     for ref in refs:
         assert access.infrastructure_policy.allows(ref.mount, ref.path, R)
         assert not access.platform_policy.allows(ref.mount, ref.path, R)
@@ -182,7 +182,7 @@ def test_infrastructure_secrets_are_readable_by_infrastructure_and_not_by_platfo
         ("infrastructure", "infrastructure/prod/redis", W, True),
         ("infrastructure", "platform/prod/manual/oauth/google", R, False),
         ("admin-team", "platform/prod/manual/oauth/google", W, True),
-        ("admin-team", "infrastructure/prod/manual/gatus", W, True),
+        ("admin-team", "platform/prod/manual/gatus", W, True),
         ("admin-team", "infrastructure/prod/redis", R, False),
         ("readonly-team", "platform/prod/manual/oauth/google", R, True),
         ("readonly-team", "platform/prod/manual/oauth/google", W, False),
