@@ -43,6 +43,12 @@ UI = {"title", "description", "header", "logo", "link", "buttons", "custom-css",
       "default-sort-by", "default-filter-by"}  # fmt: skip
 DISCORD = {"webhook-url", "title", "message-content", "default-alert", "overrides"}
 DEFAULT_ALERT = {"enabled", "failure-threshold", "success-threshold", "send-on-resolved", "description"}
+ALERT = {
+    "type", "enabled", "failure-threshold", "success-threshold", "minimum-reminder-interval", "description",
+    "send-on-resolved", "provider-override",
+}  # fmt: skip
+"""``alert.Alert``'s keys in Gatus 5 (``minimum-reminder-interval``: omitted or at least 5m; the description
+may not hold ``"`` or ``\\``)."""
 IMAGE_DEMO = (
     "endpoints:\n  - name: example\n    url: https://example.org\n    conditions: ['[STATUS] == 200']\n"
 )
@@ -95,7 +101,41 @@ def test_every_key_is_one_gatus_reads(gatus: RenderedService) -> None:
         assert _unknown(endpoint, ENDPOINT) == set(), endpoint["name"]
         assert _unknown(endpoint["client"], CLIENT) == set(), endpoint["name"]
         assert endpoint["client"] == {"timeout": "10s"}
-        assert endpoint["alerts"] == [{"type": "discord"}]
+        (alert,) = endpoint["alerts"]
+        assert _unknown(alert, ALERT) == set(), endpoint["name"]
+        assert alert["type"] in config["alerting"]
+        assert alert["failure-threshold"] >= 1
+        assert alert["success-threshold"] >= 1
+        assert not set(alert["description"]) & {'"', "\\"}
+        assert _duration_s(alert["minimum-reminder-interval"]) >= 300
+
+
+def _duration_s(value: str) -> int:
+    """A Go duration of whole minutes or hours (all we write) in seconds."""
+    number, unit = int(value[:-1]), value[-1]
+    return number * {"m": 60, "h": 3600}[unit]
+
+
+def test_staff_uis_alert_later_than_what_users_reach(
+    gatus: RenderedService, synth_stacks: Callable[[str], Stacks]
+) -> None:
+    """Hosts behind forward-auth (staff UIs) fire after 5 failed checks, everything else after 2."""
+    protected = {
+        host
+        for stack in synth_stacks(gatus.environment).values()
+        for body in stack.get("resource", {}).get("docker_service", {}).values()
+        for key, value in service_labels(body).items()
+        if key.startswith("traefik.http.routers.") and key.endswith(".rule")
+        and f"{key.removesuffix('.rule')}.middlewares" in service_labels(body)
+        and "PathPrefix" not in value
+        for host in re.findall(r"Host\(`([^`]+)`\)", value)
+    }  # fmt: skip
+    thresholds = {e["name"]: e["alerts"][0]["failure-threshold"] for e in merged(gatus)["endpoints"]}
+    assert protected, "no route behind forward-auth found"
+    assert {host: thresholds[host] for host in protected} == dict.fromkeys(protected, 5)
+    assert {h: t for h, t in thresholds.items() if h not in protected} == {
+        h: 2 for h in thresholds if h not in protected
+    }
 
 
 def test_webhook_is_the_secret_value(gatus: RenderedService) -> None:

@@ -31,6 +31,12 @@ from constructs import Construct
 from sprocket_infra import naming
 from sprocket_infra.config import Environment
 from sprocket_infra.constructs.edge import RecordedRoute, Routing
+from sprocket_infra.constructs.observability.gatus_alerts import (
+    USER_FACING,
+    AlertPolicy,
+    endpoint_alerts,
+    policy_for,
+)
 from sprocket_infra.constructs.swarm_service import (
     ConfigFile,
     DockerObject,
@@ -66,6 +72,7 @@ class StatusEndpoint:
     url: str
     conditions: tuple[str, ...]
     headers: tuple[tuple[str, str], ...] = ()
+    alert: AlertPolicy = USER_FACING
 
     def as_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {
@@ -76,7 +83,7 @@ class StatusEndpoint:
             # Per endpoint: Gatus has no top-level ``client`` (one there was silently ignored).
             "client": {"timeout": CHECK_TIMEOUT},
             "conditions": list(self.conditions),
-            "alerts": [{"type": "discord"}],
+            "alerts": endpoint_alerts(self.alert, host=self.name, stack=self.group),
         }
         if self.headers:
             config["headers"] = dict(self.headers)
@@ -98,12 +105,20 @@ def status_endpoints(routes: Iterable[RecordedRoute], *, tls: bool) -> tuple[Sta
             if isinstance(route, TcpRoute):
                 if tls:
                     endpoints[host] = StatusEndpoint(
-                        name=host, group=group, url=f"tls://{host}:443", conditions=("[CONNECTED] == true",)
+                        name=host,
+                        group=group,
+                        url=f"tls://{host}:443",
+                        conditions=("[CONNECTED] == true",),
+                        alert=policy_for(recorded),
                     )
                 continue
             if tls:
                 endpoints[host] = StatusEndpoint(
-                    name=host, group=group, url=f"https://{host}/", conditions=(http_up,)
+                    name=host,
+                    group=group,
+                    url=f"https://{host}/",
+                    conditions=(http_up,),
+                    alert=policy_for(recorded),
                 )
             else:
                 endpoints[host] = StatusEndpoint(
@@ -112,6 +127,7 @@ def status_endpoints(routes: Iterable[RecordedRoute], *, tls: bool) -> tuple[Sta
                     url=f"http://{naming.TRAEFIK_SERVICE}/",
                     conditions=(http_up,),
                     headers=(("Host", host),),
+                    alert=policy_for(recorded),
                 )
     return tuple(endpoints[host] for host in sorted(endpoints))
 
