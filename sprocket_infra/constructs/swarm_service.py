@@ -26,6 +26,7 @@ from cdktf_cdktf_provider_docker.service import (
 from constructs import Construct
 
 from sprocket_infra import naming
+from sprocket_infra.terraform_literal import literal
 
 _NANO = 1_000_000_000
 _MIB = 1024 * 1024
@@ -194,7 +195,10 @@ class SwarmService(Construct):
             self,
             "service",
             name=props.name,
-            labels=[ServiceLabels(label=key, value=value) for key, value in sorted(props.labels.items())],
+            labels=[
+                ServiceLabels(label=literal(key), value=literal(value))
+                for key, value in sorted(props.labels.items())
+            ],
             task_spec=self._task_spec(configs),
             mode=(
                 {"global_": True} if props.replicas is None else {"replicated": {"replicas": props.replicas}}
@@ -233,7 +237,7 @@ class SwarmService(Construct):
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         return ServiceTaskSpecContainerSpecConfigs(
-            config_id=config.id, config_name=config.name, file_name=file.target, file_mode=file.mode
+            config_id=config.id, config_name=config.name, file_name=literal(file.target), file_mode=file.mode
         )
 
     def _task_spec(self, configs: list[ServiceTaskSpecContainerSpecConfigs]) -> dict[str, Any]:
@@ -241,17 +245,21 @@ class SwarmService(Construct):
         defaults = props.defaults
         container: dict[str, Any] = {
             "image": props.image,
-            "env": dict(sorted(props.env.items())),
+            # Every string here may come from config or the catalog: Terraform must not evaluate it.
+            "env": {literal(key): literal(value) for key, value in sorted(props.env.items())},
             "configs": configs,
             "secrets": [
                 ServiceTaskSpecContainerSpecSecrets(
-                    secret_id=s.secret.id, secret_name=s.secret.name, file_name=s.target, file_mode=s.mode
+                    secret_id=s.secret.id,
+                    secret_name=s.secret.name,
+                    file_name=literal(s.target),
+                    file_mode=s.mode,
                 )
                 for s in props.secrets
             ],
             "mounts": [_mount(mount) for mount in props.mounts],
             "healthcheck": {
-                "test": list(props.healthcheck.test),
+                "test": [literal(part) for part in props.healthcheck.test],
                 "interval": swarm_duration(props.healthcheck.interval_s),
                 "timeout": swarm_duration(props.healthcheck.timeout_s),
                 "retries": props.healthcheck.retries,
@@ -266,7 +274,7 @@ class SwarmService(Construct):
             "user": props.user,
         }
         container |= {
-            key: list(value) if isinstance(value, Sequence) and not isinstance(value, str) else value
+            key: [literal(part) for part in value] if not isinstance(value, str) else literal(value)
             for key, value in optional.items()
             if value is not None
         }
@@ -340,7 +348,7 @@ def swarm_duration(seconds: int) -> str:
 def _mount(mount: VolumeMount | BindMount) -> ServiceTaskSpecContainerSpecMounts:
     kind = "volume" if isinstance(mount, VolumeMount) else "bind"
     return ServiceTaskSpecContainerSpecMounts(
-        type=kind, source=mount.source, target=mount.target, read_only=mount.read_only
+        type=kind, source=literal(mount.source), target=literal(mount.target), read_only=mount.read_only
     )
 
 
