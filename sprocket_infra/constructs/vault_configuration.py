@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_vault.audit import Audit
 from cdktf_cdktf_provider_vault.github_auth_backend import GithubAuthBackend
 from cdktf_cdktf_provider_vault.github_team import GithubTeam
@@ -60,6 +61,7 @@ class VaultConfiguration(Construct):
                 type=mount.engine_type,
                 options=mount.options,
                 description=mount.description,
+                lifecycle=TerraformResourceLifecycle(prevent_destroy=settings.protect_mounts),
             )
             for mount in access.mounts
         }

@@ -7,12 +7,14 @@ What each test asks of the engines themselves, never of our reading of the JSON:
 * a second plan right after is empty for every stack (anything else is churn on every deploy);
 * the change drills: a route change updates one service in place, a rotated credential rolls only its
   consumers, a new catalog service is created and Gatus, beside it, starts checking its host;
-* destroy in reverse order leaves Swarm and OpenBao as they were before.
+* destroy stops at protected Vault mounts, and with the protection lifted leaves Swarm and OpenBao as
+  they were before.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +22,7 @@ import pytest
 import yaml
 
 from sprocket_infra.catalog import CATALOG_FILE
+from sprocket_infra.config import CONFIG_DIR, load_environment
 from sprocket_infra.secrets.external import external_secrets
 from sprocket_infra.stacks.base import STACK_NAMES
 from tests.conftest import read_stacks
@@ -100,8 +103,7 @@ def deployment(
     yield deployed
     if not deployed.destroyed:
         progress(f"{environment}: destroying what a failed test left behind")
-        deployed.synth()
-        deployed.cdktf("destroy", *STACK_NAMES)
+        deployed.cdktf("destroy", *STACK_NAMES, extra_env=_unprotected(deployed))
 
 
 def test_every_docker_object_in_state_exists_in_swarm_as_declared(
@@ -267,10 +269,27 @@ def test_rotating_a_credential_rolls_only_its_consumers(deployment: Deployment) 
     assert not unexpected, changes
 
 
+def _unprotected(deployment: Deployment) -> dict[str, str]:
+    """The environment's files with ``layer2.vault.protect_mounts: false``: the documented tear-down."""
+    directory = deployment.workdir / "config-unprotected"
+    shutil.copytree(CONFIG_DIR, directory, dirs_exist_ok=True)
+    path = directory / f"{deployment.environment}.yaml"
+    data = yaml.safe_load(path.read_text())
+    data.setdefault("layer2", {}).setdefault("vault", {})["protect_mounts"] = False
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return {"SPROCKET_CONFIG_DIR": str(directory)}
+
+
 def test_destroy_leaves_swarm_and_openbao_as_they_were(
     deployment: Deployment, swarm: Swarm, openbao: DevServer
 ) -> None:
-    deployment.cdktf("destroy", *STACK_NAMES)
+    """Where the mounts are protected (lan), destroy stops at them with every secret intact; with the
+    protection lifted as docs/runbook.md says, it goes through and leaves the baseline."""
+    if load_environment(deployment.environment).layer2.vault.protect_mounts:
+        refused = deployment.cdktf("destroy", *STACK_NAMES, ok_codes=(1,))
+        assert "prevent_destroy" in refused.stdout + refused.stderr
+        assert _vault_inventory(openbao)["mounts"] > deployment.baseline["mounts"]
+    deployment.cdktf("destroy", *STACK_NAMES, extra_env=_unprotected(deployment))
     deployment.destroyed = True
     after = {**_swarm_inventory(swarm), **_vault_inventory(openbao)}
     assert after == deployment.baseline

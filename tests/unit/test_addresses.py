@@ -62,3 +62,21 @@ def test_no_construct_id_embeds_an_environment_name(synth_stacks: Callable[[str]
         if re.search(rf"(?<![a-z0-9]){environment}(?![a-z0-9])", address)
     ]
     assert not leaks, "\n".join(leaks)
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_vault_mounts_and_stateful_cloud_resources_refuse_destroy(
+    synth_stacks: Callable[[str], Stacks], environment: str
+) -> None:
+    """Destroying a KV mount deletes every secret in it; a bucket or cluster, its data. Only the
+    throw-away ``local`` lets ``cdktf destroy`` take its mounts (``layer2.vault.protect_mounts: false``)."""
+    layer2 = synth_stacks(environment)["layer2"]["resource"]
+    mounts = layer2["vault_mount"].values()
+    assert mounts
+    protect = environment != "local"
+    assert all(mount.get("lifecycle", {}).get("prevent_destroy", False) is protect for mount in mounts)
+    stateful = ("digitalocean_database_cluster", "digitalocean_spaces_bucket", "aws_s3_bucket")
+    for name, stack in synth_stacks(environment).items():
+        for kind in stateful:
+            for address, body in stack.get("resource", {}).get(kind, {}).items():
+                assert body["lifecycle"]["prevent_destroy"] is True, f"{name}: {kind}.{address}"
