@@ -13,6 +13,8 @@ unexpected crash can't render local variables.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import sys
 import tempfile
 from collections import Counter
@@ -30,7 +32,7 @@ from rich.table import Table
 from sprocket_infra.app import load_inputs
 from sprocket_infra.config import CONFIG_DIR, ConfigError, load_environment
 from sprocket_infra.ops.alert_webhook import AlertError, alert_payload, send_alert, webhook_url
-from sprocket_infra.ops.backups import backup_prefix, deliver, fetch
+from sprocket_infra.ops.backups import backup_prefix, deliver, fetch, require_one
 from sprocket_infra.ops.docker_api import DEFAULT_HOST as DEFAULT_DOCKER_HOST
 from sprocket_infra.ops.docker_api import DockerApiError, DockerClient
 from sprocket_infra.ops.expected import expected_state
@@ -448,6 +450,39 @@ def verify(
 
 # --- backup / restore --------------------------------------------------------------------------------
 
+
+@app.command("diagram")
+def diagram(
+    env: EnvOption = "local",
+    output_format: Annotated[
+        str, typer.Option("--format", help="mermaid (GitHub renders it), dot (Graphviz) or svg (runs dot).")
+    ] = "mermaid",
+) -> None:
+    """Draw the environment's stacks, services, overlays, routes and cloud parts from the built stacks."""
+    from sprocket_infra.app import load_inputs
+    from sprocket_infra.ops.diagram import architecture, dot, mermaid
+
+    if output_format not in ("mermaid", "dot", "svg"):
+        raise typer.BadParameter(f"--format: expected mermaid, dot or svg (got {output_format!r})")
+    with _cli_errors(_Redactor()):
+        inputs = load_inputs(env)
+        arch = architecture(inputs.environment, inputs.catalog)
+    if output_format == "mermaid":
+        sys.stdout.write(mermaid(arch))
+        return
+    if output_format == "dot":
+        sys.stdout.write(dot(arch))
+        return
+    graphviz = shutil.which("dot")
+    if graphviz is None:
+        _console().print("error: --format svg needs Graphviz's `dot` on PATH (apt install graphviz)")
+        raise typer.Exit(1)
+    rendered = subprocess.run(
+        [graphviz, "-Tsvg"], input=dot(arch), capture_output=True, text=True, check=True
+    )
+    sys.stdout.write(rendered.stdout)
+
+
 backup_app = typer.Typer(
     help="Back up Vault (raft snapshot) or a named volume, to a file or the backups bucket."
 )
@@ -507,6 +542,7 @@ def backup_vault(
     redact = _Redactor()
     redact.protect([vault_token])
     with _cli_errors(redact), tempfile.TemporaryDirectory(prefix="sprocket-backup-") as scratch:
+        require_one(out, bucket, flags="--out or --bucket", purpose="goes")
         client = connect(vault_addr, vault_token, timeout_s=120)
         produced = out or Path(scratch) / "vault.snap"
         snapshot = save_snapshot(client, produced)
@@ -551,6 +587,8 @@ def restore_vault(
     """Replace Vault's data with a snapshot; afterwards unseal with the keys of the cluster it came from."""
     redact = _Redactor()
     redact.protect([vault_token])
+    with _cli_errors(redact):
+        require_one(source, bucket, flags="--from or --bucket", purpose="comes from")
     if not yes:
         typer.confirm(f"Replace every secret in the Vault at {vault_addr} with the snapshot?", abort=True)
     with _cli_errors(redact), tempfile.TemporaryDirectory(prefix="sprocket-restore-") as scratch:
@@ -588,6 +626,7 @@ def backup_volume_command(
 ) -> None:
     """Copy a named volume into a .tar.gz through the Docker API (nothing runs; no image is pulled)."""
     with _cli_errors(_Redactor()), tempfile.TemporaryDirectory(prefix="sprocket-backup-") as scratch:
+        require_one(out, bucket, flags="--out or --bucket", purpose="goes")
         produced = out or Path(scratch) / f"{volume}.tar.gz"
         archive = backup_volume(DockerClient(host=docker_host, timeout_s=120), volume, produced)
         delivered = deliver(
@@ -627,6 +666,7 @@ def restore_volume_command(
 ) -> None:
     """Unpack a volume backup into an empty named volume (scale its service to 0 first)."""
     with _cli_errors(_Redactor()), tempfile.TemporaryDirectory(prefix="sprocket-restore-") as scratch:
+        require_one(source, bucket, flags="--from or --bucket", purpose="comes from")
         chosen = fetch(
             source,
             bucket=_bucket(bucket, endpoint_url, region),

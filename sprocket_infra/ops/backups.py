@@ -26,11 +26,16 @@ def backup_prefix(kind: str, environment: str, name: str) -> str:
     return f"{kind}/{environment}/{name}"
 
 
+def require_one(first: object | None, second: object | None, *, flags: str, purpose: str) -> None:
+    """Exactly one of two options; checked before anything is read or written."""
+    if (first is None) == (second is None):
+        raise ValueError(f"say where the backup {purpose}: exactly one of {flags}")
+
+
 def deliver(
     produced: Path, *, out: Path | None, bucket: Bucket | None, prefix: str, suffix: str, keep: int
 ) -> Delivered:
-    if (out is None) == (bucket is None):
-        raise ValueError("say where the backup goes: exactly one of --out or --bucket")
+    require_one(out, bucket, flags="--out or --bucket", purpose="goes")
     if out is not None:
         if produced != out:
             shutil.move(produced, out)
@@ -44,8 +49,7 @@ def deliver(
 
 def fetch(source: Path | None, *, bucket: Bucket | None, prefix: str, key: str | None, scratch: Path) -> Path:
     """The backup to restore: ``source`` itself, or ``key`` (default: the newest below ``prefix``)."""
-    if (source is None) == (bucket is None):
-        raise ValueError("say where the backup comes from: exactly one of --from or --bucket")
+    require_one(source, bucket, flags="--from or --bucket", purpose="comes from")
     if source is not None:
         return source
     assert bucket is not None
