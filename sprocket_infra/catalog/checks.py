@@ -116,11 +116,12 @@ def catalog_problems(view: CatalogView, vocabulary: Vocabulary) -> list[Problem]
     return [problem for rule in RULES for problem in rule(view, vocabulary)]
 
 
-def check_environment(catalog: Catalog, environment: Environment) -> None:
-    """Raise :class:`ConfigError` naming every line of the environment file that does not fit the catalog."""
+def check_environment(catalog: Catalog, environment: Environment, *, source: str | None = None) -> None:
+    """Raise :class:`ConfigError` naming every line of the environment file that does not fit the catalog;
+    ``source`` is the file as it was read (left out: the repository's ``config/<name>.yaml``)."""
     problems = environment_problems(catalog, environment)
     if problems:
-        source = f"config/{environment.name}.yaml"
+        source = source or f"config/{environment.name}.yaml"
         raise ConfigError("\n".join(f"{source}: {path}: {message}" for path, message in problems))
 
 

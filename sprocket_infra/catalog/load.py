@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from sprocket_infra.catalog.checks import CatalogView, catalog_problems
 from sprocket_infra.catalog.model import Catalog, CatalogDocument, ServiceEntry, Vocabulary
 from sprocket_infra.config import ConfigError, describe_validation_error
+from sprocket_infra.config.strict_yaml import load_yaml
 
 CATALOG_FILE = Path(__file__).resolve().parent / "services.yaml"
 _SCHEMA = "sprocket_infra/catalog/model.py"
@@ -65,11 +65,9 @@ def load_catalog(path: Path = CATALOG_FILE, *, vocabulary: Vocabulary | None = N
         vocabulary = default_vocabulary()
     shown = _shown(path)
     try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise CatalogError(f"{shown}: no such catalog file") from None
-    except yaml.YAMLError as exc:
-        raise CatalogError(f"{shown}: not valid YAML: {exc}") from None
+        data = load_yaml(path, shown=shown)
+    except ConfigError as exc:
+        raise CatalogError(str(exc)) from None
     return parse_catalog(data, source=shown, vocabulary=vocabulary)
 
 
@@ -80,4 +78,4 @@ def _describe(error: Any, prefix: tuple[str, ...] = ()) -> str:
 
 def _shown(path: Path) -> str:
     root = CATALOG_FILE.parents[2]
-    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    return str(path.relative_to(root)) if path.is_absolute() and path.is_relative_to(root) else str(path)

@@ -6,11 +6,14 @@ from typing import Literal
 
 from pydantic import Field
 
-from sprocket_infra.config.fields import DomainName, Strict
+from sprocket_infra.config.fields import BucketName, DigitalOceanRegion, S3Endpoint, Strict
 
 
 class DigitalOceanConfig(Strict):
-    region: str = Field("nyc3", pattern=r"^[a-z]{3}[0-9]$", description="Region for Spaces and managed PG.")
+    region: DigitalOceanRegion = Field(
+        "nyc3",
+        description="Region of managed PostgreSQL and of Spaces buckets that name none. Left out: nyc3.",
+    )
 
 
 class LocalState(Strict):
@@ -20,7 +23,7 @@ class LocalState(Strict):
 
 class S3State(Strict):
     kind: Literal["s3"] = "s3"
-    bucket: DomainName
-    endpoint: str = Field("https://nyc3.digitaloceanspaces.com", pattern=r"^https://")
+    bucket: BucketName
+    endpoint: S3Endpoint = "https://nyc3.digitaloceanspaces.com"
     region: str = "us-east-1"
     key_prefix: str = Field("sprocket", description="State keys are '<key_prefix>/<env>/<stack>.tfstate'.")

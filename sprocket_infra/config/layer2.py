@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from sprocket_infra.config.fields import Strict
+from sprocket_infra.config.fields import Count, Flag, Strict
 from sprocket_infra.config.forward_auth import ForwardAuthConfig
 from sprocket_infra.config.images import Layer2Images
 from sprocket_infra.config.postgres import NoPostgresConfig, PostgresConfig
@@ -25,10 +25,10 @@ class BucketConfig(Strict):
     region: str | None = Field(
         None, description="Bucket region. Left out: digitalocean.region for Spaces, us-east-1 for AWS."
     )
-    browser_uploads: bool = Field(
+    browser_uploads: Flag = Field(
         False, description="Browsers upload straight to the bucket, so it needs CORS. Left out: no CORS."
     )
-    noncurrent_days: int = Field(
+    noncurrent_days: Count = Field(
         30, ge=1, le=3650, description="Days an overwritten or deleted object version is kept."
     )
 
@@ -36,30 +36,30 @@ class BucketConfig(Strict):
 class RetentionConfig(Strict):
     """How long observability data is kept."""
 
-    logs_days: int = Field(31, ge=1, le=400, description="Loki log retention.")
-    metrics_days: int = Field(7, ge=1, le=400, description="InfluxDB 'metrics' bucket (Telegraf).")
-    platform_metrics_days: int = Field(90, ge=1, le=3650, description="The platform's InfluxDB bucket.")
+    logs_days: Count = Field(31, ge=1, le=400, description="Loki log retention.")
+    metrics_days: Count = Field(7, ge=1, le=400, description="InfluxDB 'metrics' bucket (Telegraf).")
+    platform_metrics_days: Count = Field(90, ge=1, le=3650, description="The platform's InfluxDB bucket.")
 
 
 class Layer2VaultConfig(Strict):
     """How layer2 configures Vault beyond the mounts and policies of ``sprocket_infra/vault/access.py``."""
 
-    github_token_ttl_s: int = Field(8 * 3600, ge=300, description="TTL of tokens from a GitHub login.")
-    github_token_max_ttl_s: int = Field(24 * 3600, ge=300, description="Longest a GitHub token renews to.")
-    deploy_token_ttl_s: int = Field(3600, ge=300, description="TTL of deploy tokens (token roles).")
-    deploy_token_max_ttl_s: int = Field(4 * 3600, ge=300, description="Longest a deploy token renews to.")
-    database_engine: bool = Field(
+    github_token_ttl_s: Count = Field(8 * 3600, ge=300, description="TTL of tokens from a GitHub login.")
+    github_token_max_ttl_s: Count = Field(24 * 3600, ge=300, description="Longest a GitHub token renews to.")
+    deploy_token_ttl_s: Count = Field(3600, ge=300, description="TTL of deploy tokens (token roles).")
+    deploy_token_max_ttl_s: Count = Field(4 * 3600, ge=300, description="Longest a deploy token renews to.")
+    database_engine: Flag = Field(
         False,
         description="Mount the 'database' secrets engine on the managed PostgreSQL cluster (short-lived "
         "read-only logins). Left out: not mounted.",
     )
-    contributors_read_secrets: bool = Field(
+    contributors_read_secrets: Flag = Field(
         True,
         description="Let the GitHub 'contributor' team log in with readonly-team (read the environment's "
         "platform secrets, e.g. to run a service locally). Left out: allowed. Turn it off where the "
         "secrets are production credentials.",
     )
-    protect_mounts: bool = Field(
+    protect_mounts: Flag = Field(
         True,
         description="Refuse to destroy the KV mounts (Terraform prevent_destroy): destroying one deletes "
         "every secret in it. Left out: protected. To tear an environment down, set false, deploy, destroy.",

@@ -8,18 +8,21 @@ A problem is reported against the file its value came from.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from sprocket_infra.config.environment import SECTION_SCHEMAS, Environment
-from sprocket_infra.config.errors import ConfigError, describe_validation_error
+from sprocket_infra.config.errors import ConfigError, describe_validation_error, short_repr
+from sprocket_infra.config.strict_yaml import load_yaml
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 DEFAULT_ENVIRONMENT = "local"
+_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,20}$")
+"""Environment names as ``Environment.name`` allows them; anything else never names a file we read."""
 DEFAULTS_NAME = "defaults"
 """``<config dir>/defaults.yaml``; a config dir without one (a test's, an operator's) uses the shipped one."""
 
@@ -31,12 +34,8 @@ def shown_path(path: Path) -> str:
 
 
 def read_yaml(path: Path) -> Any:
-    """The parsed document at ``path``; any problem with the file is one :class:`ConfigError` line."""
-    shown = shown_path(path)
-    try:
-        return yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{shown}: not valid YAML: {exc}") from None
+    """The parsed document at ``path`` (strict YAML); any problem with the file is one ConfigError line."""
+    return load_yaml(path, shown=shown_path(path))
 
 
 def defaults_file(config_dir: Path) -> Path:
@@ -45,7 +44,10 @@ def defaults_file(config_dir: Path) -> Path:
 
 
 def merged(base: Any, override: Any) -> Any:
-    """``override`` deep-merged over ``base``: mappings merge key by key, anything else replaces."""
+    """``override`` deep-merged over ``base``: mappings merge key by key, an empty value keeps the base
+    mapping, anything else replaces."""
+    if isinstance(base, dict) and override is None:
+        return base  # an emptied section ('layer2:' with nothing under it) keeps the defaults
     if isinstance(base, dict) and isinstance(override, dict):
         result = dict(base)
         for key, value in override.items():
@@ -89,8 +91,13 @@ def parse_environment(
 def _lines(
     exc: ValidationError, data: Any, defaults: Mapping[str, Any], source: str, defaults_source: str
 ) -> Iterator[str]:
-    for error in exc.errors():
+    errors = exc.errors()
+    for error in errors:
         loc = error["loc"]
+        if error["type"] == "too_short" and any(
+            other["loc"][: len(loc)] == loc and len(other["loc"]) > len(loc) for other in errors
+        ):
+            continue  # the items that failed already say why; "at least 1 item" would only repeat it
         origin = defaults_source if not _holds(data, loc) and _holds(defaults, loc) and loc else source
         yield f"{origin}: {describe_validation_error(error, schema=_schema(loc))}"
 
@@ -104,13 +111,22 @@ def load_defaults(path: Path) -> Mapping[str, Any]:
     return data
 
 
+def environment_file(name: str | None = None, *, config_dir: Path = CONFIG_DIR) -> Path:
+    """``<config_dir>/<name>.yaml``; the name defaults to ``$SPROCKET_ENV`` and then ``local``."""
+    name = name or os.environ.get("SPROCKET_ENV") or DEFAULT_ENVIRONMENT
+    if not _NAME_RE.match(name):
+        raise ConfigError(
+            f"SPROCKET_ENV: expected an environment name such as 'local' or 'prod' (got {short_repr(name)})"
+        )
+    return config_dir / f"{name}.yaml"
+
+
 def load_environment(name: str | None = None, *, config_dir: Path = CONFIG_DIR) -> Environment:
     """Load ``<config_dir>/<name>.yaml`` over the defaults; the name defaults to ``$SPROCKET_ENV`` and
     then ``local``."""
-    name = name or os.environ.get("SPROCKET_ENV") or DEFAULT_ENVIRONMENT
-    path = config_dir / f"{name}.yaml"
-    shown = shown_path(path)
-    if name == DEFAULTS_NAME or not path.is_file():
+    path = environment_file(name, config_dir=config_dir)
+    name, shown = path.stem, shown_path(path)
+    if name == DEFAULTS_NAME or not (path.exists() or path.is_symlink()):
         known = sorted(p.stem for p in config_dir.glob("*.yaml") if p.stem != DEFAULTS_NAME)
         raise ConfigError(f"{shown}: no such environment file (known environments: {', '.join(known)})")
     base = defaults_file(config_dir)

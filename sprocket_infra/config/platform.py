@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from sprocket_infra.config.fields import ImageRegistry, ImageTag, ServiceKey, Strict
+from sprocket_infra.config.fields import Count, Flag, ImageRegistry, ImageTag, ServiceKey, Strict
 
 LogLevel = Literal["error", "warn", "log", "debug", "verbose"]
 
@@ -40,11 +40,11 @@ class PlatformConfig(Strict):
         description="Per-service tag overrides by catalog key (e.g. roll one service forward). "
         "Left out: every service runs image_tag.",
     )
-    replicas: dict[ServiceKey, Annotated[int, Field(ge=0, le=20)]] = Field(
+    replicas: dict[ServiceKey, Annotated[Count, Field(ge=0, le=20)]] = Field(
         default_factory=dict,
         description="Per-service replica counts by catalog key. Left out: the catalog's count.",
     )
-    alpha_restrictions: bool = Field(
+    alpha_restrictions: Flag = Field(
         False, description="Put the web app behind the AlphaTesters forward-auth rule. Left out: open."
     )
     log_levels: tuple[LogLevel, ...] = Field(

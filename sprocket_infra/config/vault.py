@@ -12,7 +12,16 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from sprocket_infra.config.fields import DomainName, ImageRef, Strict
+from sprocket_infra.config.fields import (
+    BucketName,
+    Count,
+    DomainName,
+    Flag,
+    ImageRef,
+    KeysDir,
+    S3Endpoint,
+    Strict,
+)
 
 
 class RaftStorage(Strict):
@@ -22,10 +31,8 @@ class RaftStorage(Strict):
 
 class S3Storage(Strict):
     kind: Literal["s3"] = "s3"
-    bucket: DomainName = Field(description="Spaces bucket holding Vault's encrypted storage (created).")
-    endpoint: str = Field(
-        "https://nyc3.digitaloceanspaces.com", pattern=r"^https://", description="S3 API endpoint."
-    )
+    bucket: BucketName = Field(description="Spaces bucket holding Vault's encrypted storage (created).")
+    endpoint: S3Endpoint = Field("https://nyc3.digitaloceanspaces.com", description="S3 API endpoint.")
     region: str = Field("us-east-1", description="Signing region; Spaces accepts us-east-1.")
     path: str = Field("vault_storage", description="Key prefix inside the bucket.")
 
@@ -35,43 +42,48 @@ KEYS_DIR_DEFAULT = "/var/lib/sprocket/vault-keys"
 
 class ShamirFileUnseal(Strict):
     kind: Literal["shamir-file"] = "shamir-file"
-    key_shares: int = Field(5, ge=1, le=10)
-    key_threshold: int = Field(3, ge=1, le=10)
-    keys_dir: str = Field(
+    key_shares: Count = Field(5, ge=1, le=10)
+    key_threshold: Count = Field(3, ge=1, le=10)
+    keys_dir: KeysDir = Field(
         KEYS_DIR_DEFAULT,
-        pattern=r"^/",
         description="Host directory (on the storage node) bind-mounted for the unseal keys, mode 0700.",
     )
 
     @model_validator(mode="after")
     def _threshold_fits(self) -> ShamirFileUnseal:
-        if self.key_threshold > self.key_shares:
-            raise ValueError(
-                f"key_threshold ({self.key_threshold}) must not exceed key_shares ({self.key_shares})"
-            )
+        _check_shares("key", self.key_shares, self.key_threshold)
         return self
+
+
+def _check_shares(what: str, shares: int, threshold: int) -> None:
+    """Vault's and OpenBao's init refuse a threshold above the shares, and a threshold of 1 with
+    several shares ("threshold must be greater than one for multiple shares", vault/seal_config.go
+    SealConfig.Validate): every share alone would open the vault, so splitting it gains nothing."""
+    if threshold > shares:
+        raise ValueError(f"{what}_threshold ({threshold}) must not exceed {what}_shares ({shares})")
+    if shares > 1 and threshold < 2:
+        raise ValueError(
+            f"{what}_threshold must be at least 2 when {what}_shares is {shares} (or set both to 1)"
+        )
 
 
 class _AutoUnseal(Strict):
     """What every auto seal shares: the server unseals itself; initialization hands out recovery keys,
     which cannot unseal anything (they authorize root-token generation and seal migration)."""
 
-    recovery_shares: int = Field(5, ge=1, le=10, description="Recovery key shares made at init. Left out: 5.")
-    recovery_threshold: int = Field(3, ge=1, le=10, description="Shares needed to use them. Left out: 3.")
-    keys_dir: str = Field(
+    recovery_shares: Count = Field(
+        5, ge=1, le=10, description="Recovery key shares made at init. Left out: 5."
+    )
+    recovery_threshold: Count = Field(3, ge=1, le=10, description="Shares needed to use them. Left out: 3.")
+    keys_dir: KeysDir = Field(
         KEYS_DIR_DEFAULT,
-        pattern=r"^/",
         description="Host directory where the first node leaves the recovery keys and root token of the "
         "initialization (mode 0700); move them offline. Left out: the Shamir keys' directory.",
     )
 
     @model_validator(mode="after")
     def _recovery_threshold_fits(self) -> _AutoUnseal:
-        if self.recovery_threshold > self.recovery_shares:
-            raise ValueError(
-                f"recovery_threshold ({self.recovery_threshold}) must not exceed recovery_shares "
-                f"({self.recovery_shares})"
-            )
+        _check_shares("recovery", self.recovery_shares, self.recovery_threshold)
         return self
 
 
@@ -100,7 +112,7 @@ class AwsKmsUnseal(_AutoUnseal):
 
     kind: Literal["awskms"] = "awskms"
     region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$", description="AWS region of the key. Required.")
-    create_key: bool = Field(False, description="Create the key in layer1. Left out: use kms_key_id.")
+    create_key: Flag = Field(False, description="Create the key in layer1. Left out: use kms_key_id.")
     kms_key_id: str | None = Field(
         None,
         pattern=r"^(arn:aws[a-z-]*:kms:[^\s]+|alias/[A-Za-z0-9/_-]+|[0-9a-f-]{36})$",
@@ -134,7 +146,7 @@ class VaultHaConfig(Strict):
 class VaultConfig(Strict):
     image: ImageRef = Field(description="Vault-API server image. Left out: config/defaults.yaml's pin.")
     binary: Literal["vault", "bao"] = Field("bao", description="CLI name inside the image.")
-    subdomain: str = Field("vault", description="Vault answers on '<subdomain>.<domain>'.")
+    subdomain: DomainName = Field("vault", description="Vault answers on '<subdomain>.<domain>'.")
     storage: RaftStorage | S3Storage = Field(default_factory=RaftStorage, discriminator="kind")
     unseal: Unseal = Field(default_factory=ShamirFileUnseal, discriminator="kind")
     ha: VaultHaConfig | None = Field(None, description="Run a raft cluster. Left out: one node.")
