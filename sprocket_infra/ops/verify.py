@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -310,6 +311,10 @@ def gatus_checks(url: str, reach: _Reach) -> list[CheckResult]:
     return results
 
 
+def _single(check: Callable[..., CheckResult], *args: Any) -> list[CheckResult]:
+    return [check(*args)]
+
+
 def plan_checks(expected: Expected, options: VerifyOptions, *, now: datetime | None = None) -> list[Check]:
     """Every check to run, in report order; nothing touches the network until a check runs."""
     reach = _Reach(expected, options)
@@ -321,14 +326,14 @@ def plan_checks(expected: Expected, options: VerifyOptions, *, now: datetime | N
                 Check(
                     kind="route",
                     name=route.host,
-                    run=lambda route=route: [route_check(route, expected, reach, options)],  # type: ignore[misc]
+                    run=partial(_single, route_check, route, expected, reach, options),
                 )
             )
     if "tls" not in options.skip and expected.tls:
         hosts = sorted({route.host for route in expected.routes if not is_ip(route.host)})
         for host in hosts:
             checks.append(
-                Check(kind="tls", name=host, run=lambda host=host: [tls_check(host, reach, options, moment)])  # type: ignore[misc]
+                Check(kind="tls", name=host, run=partial(_single, tls_check, host, reach, options, moment))
             )
     if "vault" not in options.skip:
         address = options.vault_addr or expected.vault_url
