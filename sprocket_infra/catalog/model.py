@@ -11,7 +11,6 @@ define those names.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
@@ -26,7 +25,9 @@ from pydantic import (
     model_validator,
 )
 
-from sprocket_infra.catalog.dependencies import CREDENTIALS, Dependency, credential_owner
+from sprocket_infra.catalog import placeholders
+from sprocket_infra.catalog.dependencies import CREDENTIALS, DEPENDENCIES, Dependency, credential_owner
+from sprocket_infra.catalog.placeholders import PLACEHOLDER
 from sprocket_infra.config import DomainName, ImageRef
 
 ServiceKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
@@ -35,16 +36,8 @@ SecretName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
 FileStem = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
-PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-"""``{name}`` in an entry's ``env`` or ``command``; filled in per environment when the stack is built."""
-
 ALPHA_GATE_RULE = "AlphaTesters"
 """Forward-auth rule of ``alpha_gate`` routes where the environment sets ``platform.alpha_restrictions``."""
-
-_PLACEHOLDER_GRAMMAR = re.compile(
-    r"^(?:self|services\[(?P<service>[a-z][a-z0-9-]*)\]|(?P<dependency>redis|rabbitmq|influx)\.(?:host|port)"
-    r"|redis\.prefix)$"
-)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +59,17 @@ class Vocabulary:
     """Stable names of secrets an entry may list under ``secrets`` (operator-provided ones)."""
     sections: Mapping[str, SectionNeeds] = field(default_factory=dict)
     """Config sections an entry may list, with what each needs."""
+
+    @property
+    def delivered_by(self) -> Mapping[Dependency, str]:
+        """For each dependency, the shared section that carries only its settings (``db`` for postgres),
+        named in the fix when an entry uses the dependency but no section or placeholder carries it."""
+        return {
+            dependency: name
+            for dependency in DEPENDENCIES
+            for name, needs in self.sections.items()
+            if needs.dependencies == {dependency} and not (needs.public_services or needs.internal_services)
+        }
 
 
 class Strict(BaseModel):
@@ -270,8 +274,8 @@ class ServiceEntry(Strict):
     @property
     def referenced_services(self) -> frozenset[str]:
         """Entries this one names in ``{services[...]}`` placeholders."""
-        names = (_PLACEHOLDER_GRAMMAR.match(item) for item in self.placeholders)
-        return frozenset(match["service"] for match in names if match and match["service"])
+        parsed = (placeholders.parse(item) for item in self.placeholders)
+        return frozenset(item.service for item in parsed if item is not None and item.service)
 
     # --- checks ---------------------------------------------------------------------------------------
 
@@ -284,23 +288,46 @@ class ServiceEntry(Strict):
         problems = []
         if (self.consumes or self.publishes) and "rabbitmq" not in self.uses:
             problems.append("consumes or publishes queues, so 'uses' must include rabbitmq")
-        for placeholder in self.placeholders:
-            match = _PLACEHOLDER_GRAMMAR.match(placeholder)
-            if match is None:
-                problems.append(
-                    f"unknown placeholder {{{placeholder}}} (use {{self}}, {{services[<key>]}}, "
-                    "{redis.host}, {redis.port}, {redis.prefix}, {rabbitmq.host}, {influx.port}, ...)"
-                )
-            elif (dependency := match["dependency"] or _root(placeholder)) in CREDENTIALS and (
-                dependency not in self.uses
-            ):
-                problems.append(f"placeholder {{{placeholder}}} needs 'uses: [{dependency}]'")
-        if vocabulary is not None and self.config is not None:
-            for section in self.config.sections:
-                needs = vocabulary.sections.get(section, SectionNeeds())
-                missing = sorted(needs.dependencies - set(self.uses))
-                if missing:
-                    problems.append(f"config section {section!r} needs 'uses: {missing}'")
+        for name in self.placeholders:
+            placeholder = placeholders.parse(name)
+            if placeholder is None:
+                problems.append(f"unknown placeholder {{{name}}} (known: {placeholders.known()})")
+            elif placeholder.dependency is not None and placeholder.dependency not in self.uses:
+                problems.append(f"placeholder {{{name}}} needs 'uses: [{placeholder.dependency}]'")
+        if vocabulary is None:
+            return problems
+        sections = self.config.sections if self.config is not None else ()
+        for section in sections:
+            needs = vocabulary.sections.get(section, SectionNeeds())
+            missing = sorted(needs.dependencies - set(self.uses))
+            if missing:
+                problems.append(f"config section {section!r} needs 'uses: {missing}'")
+        return problems + self._delivery_problems(vocabulary, sections)
+
+    def _delivery_problems(self, vocabulary: Vocabulary, sections: tuple[str, ...]) -> list[str]:
+        """What the entry declares must reach the app: queues only travel in the transport section (its
+        ``<key>_queue`` names), and a dependency's address and credentials in a section that reads it
+        or in a placeholder; otherwise the app is given a secret it has no setting to find."""
+        problems = []
+        transport = vocabulary.delivered_by.get("rabbitmq")
+        if (self.consumes or self.publishes) and transport is not None and transport not in sections:
+            problems.append(
+                f"consumes or publishes queues, which the app finds only in the {transport!r} settings "
+                f"section: add it to config.sections"
+            )
+        reached = {
+            dep
+            for section in sections
+            for dep in vocabulary.sections.get(section, SectionNeeds()).dependencies
+        }
+        reached |= {
+            item.dependency for item in map(placeholders.parse, self.placeholders) if item and item.dependency
+        }
+        for dependency in self.uses:
+            if dependency not in reached:
+                section = vocabulary.delivered_by.get(dependency)
+                how = f"add {section!r} to config.sections" if section else "read it through a placeholder"
+                problems.append(f"'uses: [{dependency}]' but nothing tells the app where it is: {how}")
         return problems
 
     def _rollout_problems(self) -> list[str]:
@@ -333,10 +360,6 @@ class ServiceEntry(Strict):
 def _vocabulary(info: ValidationInfo) -> Vocabulary | None:
     context = info.context
     return context if isinstance(context, Vocabulary) else None
-
-
-def _root(placeholder: str) -> str:
-    return placeholder.split(".", 1)[0]
 
 
 class CatalogDocument(Strict):

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from sprocket_infra import naming
-from sprocket_infra.catalog.model import PLACEHOLDER
+from sprocket_infra.catalog.placeholders import ENDPOINT_DEPENDENCIES, PLACEHOLDER
 from sprocket_infra.constructs.swarm_service import ConfigFile
+from sprocket_infra.endpoints import ServiceEndpoint
 from sprocket_infra.platform_config.context import POSTGRES_CA_FILE, RenderContext
 from sprocket_infra.platform_config.document import json_document, text
 from sprocket_infra.platform_config.sections import SECTIONS, Settings
@@ -59,7 +60,8 @@ def placeholder_values(ctx: RenderContext) -> Mapping[str, str]:
         "self": ctx.service_name(ctx.key),
         "redis.prefix": naming.redis_prefix(ctx.environment),
     }
-    for name, endpoint in (("redis", layer2.redis), ("rabbitmq", layer2.rabbitmq), ("influx", layer2.influx)):
+    for name in ENDPOINT_DEPENDENCIES:
+        endpoint: ServiceEndpoint = getattr(layer2, name)
         values |= {f"{name}.host": endpoint.host, f"{name}.port": text(endpoint.port)}
     return values | {f"services[{key}]": ctx.service_name(key) for key in ctx.catalog.services}
 

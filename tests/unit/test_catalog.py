@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 import yaml
 
-from sprocket_infra.catalog import CATALOG_FILE, Catalog, CatalogError, load_catalog, parse_catalog
+from sprocket_infra.catalog import (
+    CATALOG_FILE,
+    Catalog,
+    CatalogError,
+    load_catalog,
+    parse_catalog,
+    placeholders,
+)
 from sprocket_infra.catalog.checks import environment_problems
 from sprocket_infra.catalog.dependencies import CREDENTIALS
+from sprocket_infra.catalog.placeholders import ENDPOINT_DEPENDENCIES
 from sprocket_infra.catalog.vocabulary import default_vocabulary
 from sprocket_infra.config import load_environment
-from sprocket_infra.platform_config.dependencies import CREDENTIAL_KEYS, credential_names
+from sprocket_infra.endpoints import ServiceEndpoint
+from sprocket_infra.platform_config.context import RenderContext
+from sprocket_infra.platform_config.dependencies import CREDENTIAL_KEYS, Layer2Outputs, credential_names
+from sprocket_infra.platform_config.render import placeholder_values
 from sprocket_infra.secrets.external import external_secrets
 from sprocket_infra.vault.access import PLATFORM
 
@@ -291,3 +303,56 @@ def test_forward_auth_rules_must_exist_in_the_environment() -> None:
 def test_shipped_environments_fit_the_catalog() -> None:
     for name in ("local", "lan", "prod"):
         assert environment_problems(load_catalog(), load_environment(name)) == []
+
+
+# --- what an entry declares reaches the app (issue 12 item 4) ----------------------------------------------
+
+
+def test_fails_when_queues_are_used_without_the_transport_section(data: dict[str, Any]) -> None:
+    data["services"]["matchmaking"]["config"]["sections"] = ["logger", "redis"]
+    (error,) = errors_of(data)
+    assert error == (
+        f"{SOURCE}: services.matchmaking: consumes or publishes queues, which the app finds only in the "
+        "'transport' settings section: add it to config.sections; 'uses: [rabbitmq]' but nothing tells the "
+        "app where it is: add 'transport' to config.sections"
+    )
+
+
+@pytest.mark.parametrize(
+    ("dependency", "section"), [("postgres", "db"), ("s3", "minio"), ("influx", "influx"), ("redis", "redis")]
+)
+def test_fails_when_a_dependency_reaches_no_setting(
+    data: dict[str, Any], dependency: str, section: str
+) -> None:
+    entry = data["services"]["submission"]
+    entry["uses"] = sorted({*entry["uses"], dependency})
+    entry["config"]["sections"] = [name for name in entry["config"]["sections"] if name != section]
+    (error,) = errors_of(data)
+    assert error.endswith(
+        f"'uses: [{dependency}]' but nothing tells the app where it is: add {section!r} to config.sections"
+    )
+
+
+def test_a_dependency_read_through_a_placeholder_needs_no_section(data: dict[str, Any]) -> None:
+    assert data["services"]["elo"]["config"]["sections"] == []
+    parse(data)  # elo reads Redis from {redis.host} and {redis.port}
+
+
+def test_a_section_of_the_app_may_carry_its_dependencies(data: dict[str, Any]) -> None:
+    """image-generation-frontend's own section writes the database and bucket settings itself."""
+    assert "db" not in data["services"]["image-generation-frontend"]["config"]["sections"]
+    parse(data)
+
+
+def test_every_placeholder_is_filled_and_listed() -> None:
+    """The one placeholder table is what the check accepts, what its message lists and what is filled."""
+    layer2 = SimpleNamespace(**{name: ServiceEndpoint(host=name, port=1) for name in ENDPOINT_DEPENDENCIES})
+    ctx = RenderContext(
+        environment=load_environment("local"),
+        catalog=load_catalog(),
+        layer2=cast(Layer2Outputs, layer2),
+        key="elo",
+    )
+    filled = set(placeholder_values(ctx))
+    assert filled == {*placeholders.FIXED, *(f"services[{key}]" for key in load_catalog().services)}
+    assert all(f"{{{name}}}" in placeholders.known() for name in placeholders.FIXED)
