@@ -20,7 +20,7 @@ CHECKOV_VERSION := 3.3.30
 # Named after the version, so changing the pin reinstalls and nothing else does.
 SCAN_STAMP := $(SCAN_VENV)/.checkov-$(CHECKOV_VERSION)
 
-.PHONY: setup synth test e2e e2e-tools system-deps scan lint fmt bench clean
+.PHONY: setup synth test e2e e2e-tools system-deps scan lint fmt bench clean diagram
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -85,3 +85,7 @@ bench: setup
 
 clean:
 	rm -rf cdktf.out .pytest_cache
+
+# The README's embedded Mermaid diagram, regenerated from the stacks (tests fail when it is stale).
+diagram: setup
+	@$(BIN)/python tools/readme_diagram.py

@@ -151,7 +151,7 @@ class Routing:
                     f"(service {earlier.service})"
                 )
         tcp = not isinstance(route, HttpRoute)
-        prefix = None if tcp else route.path_prefix
+        prefix = route.path_prefix if isinstance(route, HttpRoute) else None
         for host in route.hosts:
             for claim, owner in self._claims.items():
                 if claim.host == host and (tcp or claim.tcp or claim.path_prefix == prefix):
