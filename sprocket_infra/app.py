@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from sprocket_infra.catalog import Catalog
 from sprocket_infra.config import Environment
-from sprocket_infra.inputs import Inputs, load_inputs
+from sprocket_infra.inputs import Inputs, environment_source, load_inputs
 
 if TYPE_CHECKING:
     from cdktf import App
@@ -27,7 +27,7 @@ def build_app(environment: Environment, *, catalog: Catalog | None = None, outdi
     from sprocket_infra.stacks.platform import PlatformStack
 
     app = App(outdir=outdir) if outdir else App()
-    layer1 = Layer1Stack(app, environment)
+    layer1 = Layer1Stack(app, environment, source=environment_source(environment.name))
     layer2 = Layer2Stack(app, environment, layer1)
     PlatformStack(app, environment, layer1, layer2, catalog=catalog)
     return app

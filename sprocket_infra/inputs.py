@@ -25,6 +25,15 @@ class Inputs:
     catalog: Catalog
 
 
+def _config_dir() -> Path:
+    return Path(os.environ.get("SPROCKET_CONFIG_DIR") or CONFIG_DIR)
+
+
+def environment_source(name: str) -> str:
+    """The environment file of ``name`` as messages name it: the one actually read."""
+    return shown_path(environment_file(name, config_dir=_config_dir()))
+
+
 def load_inputs(name: str | None = None) -> Inputs:
     """Read the environment file and the service catalog and check them against each other.
 
@@ -33,13 +42,9 @@ def load_inputs(name: str | None = None) -> Inputs:
     ``SPROCKET_CATALOG`` point at other files (e.g. environment files kept outside the repository);
     messages name the files as they were read.
     """
-    config_dir = Path(os.environ.get("SPROCKET_CONFIG_DIR") or CONFIG_DIR)
-    environment = load_environment(name, config_dir=config_dir)
+    environment = load_environment(name, config_dir=_config_dir())
     catalog = load_catalog(Path(os.environ.get("SPROCKET_CATALOG") or CATALOG_FILE))
-    sources = Sources(
-        environment=shown_path(environment_file(environment.name, config_dir=config_dir)),
-        catalog=catalog.source,
-    )
+    sources = Sources(environment=environment_source(environment.name), catalog=catalog.source)
     check_environment(catalog, environment, source=sources.environment)
     problems = input_problems(environment, catalog, sources)
     if problems:

@@ -20,7 +20,8 @@ from sprocket_infra.stacks.base import SprocketStack
 
 
 class Layer1Stack(SprocketStack):
-    def __init__(self, scope: Construct, environment: Environment) -> None:
+    def __init__(self, scope: Construct, environment: Environment, *, source: str) -> None:
+        """``source`` names the environment file in the routing errors this stack's edge raises."""
         super().__init__(scope, "layer1", environment)
         providers.docker_provider(self)
         if environment.uses_digitalocean:
@@ -53,7 +54,7 @@ class Layer1Stack(SprocketStack):
             "traefik",
             TraefikProxyProps(
                 environment=environment,
-                source=f"config/{environment.name}.yaml",
+                source=source,
                 ingress=ingress,
                 socket_proxy=socket_proxy,
             ),

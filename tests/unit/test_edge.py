@@ -161,5 +161,7 @@ def test_main_reports_an_undefined_rule_in_one_line_and_writes_nothing(tmp_path:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     (line,) = result.stderr.strip().splitlines()
-    assert "layer2.forward_auth.rules: no rule named 'SprocketStaff'" in line
+    assert line.startswith(
+        f"error: {config_dir / 'local.yaml'}: layer2.forward_auth.rules: no rule named 'SprocketStaff'"
+    )
     assert not list((tmp_path / "cdktf.out").rglob("*.json"))  # cdktf makes the empty directory only

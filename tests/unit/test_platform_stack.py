@@ -9,17 +9,14 @@ from typing import Any
 
 import pytest
 import yaml
-from cdktf import App
 
 from sprocket_infra import naming
+from sprocket_infra.app import build_app
 from sprocket_infra.catalog import CATALOG_FILE, Catalog, load_catalog, parse_catalog
 from sprocket_infra.catalog.dependencies import credential_owner
 from sprocket_infra.catalog.vocabulary import default_vocabulary
 from sprocket_infra.config import Environment, ExistingPostgresConfig, ManagedPostgresConfig, load_environment
 from sprocket_infra.platform_config.context import POSTGRES_CA_FILE
-from sprocket_infra.stacks.layer1 import Layer1Stack
-from sprocket_infra.stacks.layer2 import Layer2Stack
-from sprocket_infra.stacks.platform import PlatformStack
 from sprocket_infra.vault.access import Access, vault_access
 from tests.synth_json import data_sources, mounted_file, resources, service_labels, services
 
@@ -223,12 +220,9 @@ def synth_platform(
     tmp_path: Path, environment: Environment, catalog: Catalog | None = None
 ) -> dict[str, Any]:
     """Build all three stacks (the platform with ``catalog``) and return the platform's JSON."""
-    app = App(outdir=str(tmp_path))
-    layer1 = Layer1Stack(app, environment)
-    layer2 = Layer2Stack(app, environment, layer1)
-    PlatformStack(app, environment, layer1, layer2, catalog=catalog)
-    app.synth()
-    return json.loads((tmp_path / "stacks" / "platform" / "cdk.tf.json").read_text())
+    build_app(environment, catalog=catalog, outdir=str(tmp_path)).synth()
+    platform: dict[str, Any] = json.loads((tmp_path / "stacks" / "platform" / "cdk.tf.json").read_text())
+    return platform
 
 
 def test_alpha_restrictions_put_the_web_app_behind_alpha_testers(tmp_path: Path) -> None:
