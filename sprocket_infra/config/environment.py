@@ -6,6 +6,7 @@ from pydantic import Field
 
 from sprocket_infra.config.cloud import DigitalOceanConfig, LocalState, S3State
 from sprocket_infra.config.fields import Strict
+from sprocket_infra.config.hosts import HostsConfig
 from sprocket_infra.config.images import ImagesConfig
 from sprocket_infra.config.layer2 import Layer2Config
 from sprocket_infra.config.platform import PlatformConfig
@@ -26,11 +27,14 @@ class Environment(Strict):
     images: ImagesConfig
     layer2: Layer2Config
     platform: PlatformConfig
+    hosts: HostsConfig | None = Field(
+        None, description="Nodes, their provisioning and DNS. Left out: hand-made nodes and hand-kept DNS."
+    )
 
     @property
     def uses_digitalocean(self) -> bool:
         """Whether any resource of this environment lives in DigitalOcean (so its provider is needed)."""
-        return self.vault.storage.kind == "s3"
+        return self.vault.storage.kind == "s3" or self.hosts is not None
 
 
 SECTION_SCHEMAS = {
@@ -42,5 +46,6 @@ SECTION_SCHEMAS = {
     "images": "sprocket_infra/config/images.py",
     "layer2": "sprocket_infra/config/layer2.py",
     "platform": "sprocket_infra/config/platform.py",
+    "hosts": "sprocket_infra/config/hosts.py",
 }
 """Where each top-level section's keys are defined, named in an 'unknown key' message."""
