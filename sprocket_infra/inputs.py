@@ -15,6 +15,7 @@ from sprocket_infra.catalog.checks import check_environment
 from sprocket_infra.config import CONFIG_DIR, ConfigError, Environment, load_environment
 from sprocket_infra.config.load import environment_file, shown_path
 from sprocket_infra.input_checks import Sources, input_problems
+from sprocket_infra.placement_checks import placement_problems
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,7 +47,10 @@ def load_inputs(name: str | None = None) -> Inputs:
     catalog = load_catalog(Path(os.environ.get("SPROCKET_CATALOG") or CATALOG_FILE))
     sources = Sources(environment=environment_source(environment.name), catalog=catalog.source)
     check_environment(catalog, environment, source=sources.environment)
-    problems = input_problems(environment, catalog, sources)
+    problems = [
+        *input_problems(environment, catalog, sources),
+        *placement_problems(environment, catalog, sources),
+    ]
     if problems:
         raise ConfigError("\n".join(str(problem) for problem in problems))
     return Inputs(environment=environment, catalog=catalog)

@@ -30,6 +30,7 @@ from sprocket_infra.constructs.service_context import SECRETS_DIR, ServiceContex
 from sprocket_infra.constructs.swarm_service import ConfigFile, Resources, SwarmServiceProps, VolumeMount
 from sprocket_infra.constructs.vault_secrets import VaultSecretKey
 from sprocket_infra.endpoints import ServiceEndpoint
+from sprocket_infra.placement import volume_placement
 
 NAME = "influxdb"
 PORT = 8086
@@ -126,7 +127,7 @@ class InfluxDb(Construct):
                     VolumeMount(source=naming.service_volume(NAME), target="/var/lib/influxdb2"),
                     VolumeMount(source="influxdb-config", target="/etc/influxdb2"),
                 ],
-                placement=environment.swarm.placement.storage,
+                placement=volume_placement(environment),
                 stateful=True,
             ),
             routes=[context.routing.admin_ui("influxdb", subdomain="influx", port=PORT, rule=ADMIN_RULE)],

@@ -19,6 +19,7 @@ from sprocket_infra.constructs.probes import wget_probe
 from sprocket_infra.constructs.service_context import SECRETS_DIR, ServiceContext
 from sprocket_infra.constructs.swarm_service import ConfigFile, Resources, SwarmServiceProps, VolumeMount
 from sprocket_infra.endpoints import DatabaseLogin
+from sprocket_infra.placement import volume_placement
 from sprocket_infra.routing import HttpRoute
 
 NAME = "n8n"
@@ -85,7 +86,7 @@ class N8n(Construct):
                 configs=configs,
                 secrets=secrets,
                 mounts=[VolumeMount(source=naming.service_volume(NAME), target="/home/node/.n8n")],
-                placement=context.environment.swarm.placement.storage,
+                placement=volume_placement(context.environment),
                 stateful=True,
             ),
             routes=[

@@ -18,6 +18,7 @@ from sprocket_infra.constructs.probes import bash_probe
 from sprocket_infra.constructs.service_context import SECRETS_DIR, ServiceContext
 from sprocket_infra.constructs.swarm_service import Resources, SwarmServiceProps, VolumeMount
 from sprocket_infra.endpoints import ServiceEndpoint
+from sprocket_infra.placement import volume_placement
 from sprocket_infra.routing import TcpRoute
 
 NAME = "neo4j"
@@ -67,7 +68,7 @@ class Neo4j(Construct):
                     )
                 ],
                 mounts=[VolumeMount(source=naming.service_volume(NAME), target="/data")],
-                placement=context.environment.swarm.placement.storage,
+                placement=volume_placement(context.environment),
                 stateful=True,
             ),
             routes=[

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from cdktf import Token
 from constructs import Construct
 
-from sprocket_infra import naming
+from sprocket_infra import naming, placement
 from sprocket_infra.catalog.dependencies import Dependency
 from sprocket_infra.catalog.model import ALPHA_GATE_RULE, Route, ServiceEntry
 from sprocket_infra.catalog.model import Healthcheck as HealthcheckSpec
@@ -82,8 +82,9 @@ class PlatformService(Construct):
             mounts=()
             if entry.volume is None
             else (VolumeMount(source=naming.volume_name(ctx.environment, ctx.key), target=entry.volume),),
-            replicas=ctx.environment.platform.replicas.get(ctx.key, entry.replicas),
-            placement=ctx.environment.swarm.placement.storage if entry.stateful else (),
+            replicas=placement.platform_replicas(ctx.environment, ctx.key, entry),
+            placement=placement.volume_placement(ctx.environment) if entry.stateful else (),
+            max_replicas_per_node=placement.max_replicas_per_node(ctx.environment, entry),
             stateful=entry.stateful,
             update_order=entry.rollout,
         )

@@ -28,6 +28,7 @@ from sprocket_infra.constructs.swarm_service import (
     VolumeMount,
 )
 from sprocket_infra.endpoints import Login, ServiceEndpoint
+from sprocket_infra.placement import volume_placement
 
 NAME = "rabbitmq"
 AMQP_PORT = 5672
@@ -110,7 +111,7 @@ class RabbitMq(Construct):
                 ],
                 secrets=[admin],
                 mounts=[VolumeMount(source=naming.service_volume(NAME), target="/var/lib/rabbitmq")],
-                placement=context.environment.swarm.placement.storage,
+                placement=volume_placement(context.environment),
                 stateful=True,
             ),
             routes=[

@@ -27,6 +27,7 @@ from sprocket_infra.constructs.swarm_service import (
 )
 from sprocket_infra.constructs.vault_secrets import VaultSecretKey
 from sprocket_infra.endpoints import ServiceEndpoint
+from sprocket_infra.placement import volume_placement
 
 NAME = "redis"
 PORT = 6379
@@ -90,7 +91,7 @@ class Redis(Construct):
                     )
                 ],
                 mounts=[VolumeMount(source=naming.service_volume(NAME), target="/data")],
-                placement=context.environment.swarm.placement.storage,
+                placement=volume_placement(context.environment),
                 stateful=True,
             ),
         )

@@ -28,6 +28,7 @@ from sprocket_infra.constructs.swarm_service import (
     SwarmServiceProps,
     VolumeMount,
 )
+from sprocket_infra.placement import edge_placement
 
 STATIC_CONFIG_PATH = "/etc/traefik/traefik.yml"
 ACME_STORAGE = "/data/acme.json"
@@ -148,7 +149,7 @@ class TraefikProxy(Construct):
                     VolumeMount(source=naming.service_volume(naming.TRAEFIK_SERVICE, "acme"), target="/data")
                 ],
                 ports=[PublishedPort(target=80, published=80), PublishedPort(target=443, published=443)],
-                placement=environment.swarm.placement.ingress,
+                placement=edge_placement(environment),
                 stateful=True,  # host-mode ports 80/443 and the ACME file: one task at a time
                 read_only=True,
             ),

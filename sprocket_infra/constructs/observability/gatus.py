@@ -46,6 +46,7 @@ from sprocket_infra.constructs.swarm_service import (
     SwarmServiceProps,
     VolumeMount,
 )
+from sprocket_infra.placement import volume_placement
 from sprocket_infra.routing import TcpRoute
 
 NAME = "gatus"
@@ -192,7 +193,7 @@ class Gatus(Construct):
                     SecretFile(secret=props.alerting, target=f"{CONFIG_DIR}/alerting.yaml", mode=SECRET_MODE)
                 ],
                 mounts=[VolumeMount(source=naming.service_volume(NAME), target="/data")],
-                placement=environment.swarm.placement.storage,
+                placement=volume_placement(environment),
                 stateful=True,
             ),
             routes=[own],

@@ -24,6 +24,7 @@ from sprocket_infra.constructs.swarm_service import (
     VolumeMount,
 )
 from sprocket_infra.endpoints import ServiceEndpoint
+from sprocket_infra.placement import volume_placement
 
 NAME = "loki"
 PORT = 3100
@@ -101,7 +102,7 @@ class Loki(Construct):
                 networks=[context.monitoring],
                 configs=[ConfigFile(target=CONFIG_PATH, content=yaml.safe_dump(config, sort_keys=True))],
                 mounts=[VolumeMount(source=naming.service_volume(NAME), target=DATA_DIR)],
-                placement=context.environment.swarm.placement.storage,
+                placement=volume_placement(context.environment),
                 stateful=True,
             ),
         )
