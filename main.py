@@ -2,10 +2,13 @@
 
 import sys
 
-from sprocket_infra.app import build_app, load_inputs
+from sprocket_infra.app import build_app
 from sprocket_infra.config import ConfigError
+from sprocket_infra.inputs import load_inputs
 
 try:
+    # Reading and checking the inputs imports no cdktf and starts no jsii kernel: a bad file is reported
+    # in well under a second (tests/unit/test_input_imports.py). build_app imports cdktf.
     inputs = load_inputs()
     app = build_app(inputs.environment, catalog=inputs.catalog)
 except ConfigError as error:

@@ -7,6 +7,7 @@ and a test can validate a catalog against a vocabulary of its own.
 from __future__ import annotations
 
 from sprocket_infra.catalog.model import Vocabulary
+from sprocket_infra.catalog.sections import SECTION_NEEDS
 from sprocket_infra.secrets.external import common_secret_names
 from sprocket_infra.vault.access import PLATFORM
 
@@ -18,9 +19,4 @@ def default_vocabulary() -> Vocabulary:
     Only the secrets every environment has: the catalog knows no environment, and an entry some
     configurations add (the AWS bucket key) reaches services through layer2, never by name.
     """
-    from sprocket_infra.platform_config.sections import SECTIONS
-
-    return Vocabulary(
-        secrets=common_secret_names(mount=PLATFORM),
-        sections={name: section.needs for name, section in SECTIONS.items()},
-    )
+    return Vocabulary(secrets=common_secret_names(mount=PLATFORM), sections=SECTION_NEEDS)

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sprocket_infra import naming
-from sprocket_infra.catalog.dependencies import Dependency
 from sprocket_infra.catalog.model import SectionNeeds
+from sprocket_infra.catalog.sections import SECTION_NEEDS
 from sprocket_infra.endpoints import DatabaseLogin, ServiceEndpoint
 from sprocket_infra.platform_config.context import POSTGRES_CA_FILE, RenderContext
 from sprocket_infra.platform_config.document import text
@@ -245,29 +245,23 @@ def _replay_parse(ctx: RenderContext) -> Settings:
     return settings
 
 
-def _needs(
-    *dependencies: Dependency, public: tuple[str, ...] = (), internal: tuple[str, ...] = ()
-) -> SectionNeeds:
-    return SectionNeeds(
-        dependencies=frozenset(dependencies),
-        public_services=frozenset(public),
-        internal_services=frozenset(internal),
-    )
-
+_BUILDERS: Mapping[str, Callable[[RenderContext], Settings]] = {
+    "logger": _logger,
+    "transport": _transport,
+    "redis": _redis,
+    "minio": _minio,
+    "db": _db,
+    "influx": _influx,
+    "bot": _bot,
+    "gql-client": _gql_client,
+    "web-url": _web_url,
+    "core": _core,
+    "web-client": _web_client,
+    "image-generation-frontend": _image_generation_frontend,
+    "replay-parse": _replay_parse,
+}
 
 SECTIONS: Mapping[str, Section] = {
-    "logger": Section(build=_logger),
-    "transport": Section(build=_transport, needs=_needs("rabbitmq")),
-    "redis": Section(build=_redis, needs=_needs("redis")),
-    "minio": Section(build=_minio, needs=_needs("s3")),
-    "db": Section(build=_db, needs=_needs("postgres")),
-    "influx": Section(build=_influx, needs=_needs("influx")),
-    "bot": Section(build=_bot),
-    "gql-client": Section(build=_gql_client, needs=_needs(internal=("core",))),
-    "web-url": Section(build=_web_url, needs=_needs(public=("web",))),
-    "core": Section(build=_core, needs=_needs(public=("core", "web"))),
-    "web-client": Section(build=_web_client, needs=_needs(public=("core",))),
-    "image-generation-frontend": Section(build=_image_generation_frontend, needs=_needs("s3", "postgres")),
-    "replay-parse": Section(build=_replay_parse, needs=_needs("rabbitmq", "redis", "s3")),
+    name: Section(build=build, needs=SECTION_NEEDS[name]) for name, build in _BUILDERS.items()
 }
 """Every section a catalog entry may list under ``config.sections``."""
