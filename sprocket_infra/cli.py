@@ -685,3 +685,25 @@ def restore_volume_command(
         },
         as_json=as_json,
     )
+
+
+# --- state -------------------------------------------------------------------------------------------
+
+state_app = typer.Typer(help="The Terraform state bucket.")
+app.add_typer(state_app, name="state", no_args_is_help=True)
+
+
+@state_app.command("bucket")
+def state_bucket_command(env: EnvOption = "prod", as_json: JsonOption = False) -> None:
+    """Create the environment's state bucket if missing and make sure versioning is on (AWS_* key)."""
+    from sprocket_infra.config import S3State
+    from sprocket_infra.ops.state_bucket import ensure_state_bucket, state_bucket
+
+    with _cli_errors(_Redactor()):
+        environment = load_environment(check_env_name(env))
+        if not isinstance(environment.state, S3State):
+            raise ValueError(f"config/{env}.yaml: state.kind: expected 's3' for a state bucket (got 'local')")
+        report = ensure_state_bucket(state_bucket(environment.state))
+    _show_backup(
+        {"bucket": report.bucket, "created": report.created, "versioning": report.versioning}, as_json=as_json
+    )

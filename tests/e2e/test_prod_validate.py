@@ -26,7 +26,9 @@ BUILT_PROVIDERS = {"docker", "vault", "random"}
 @pytest.fixture(scope="module")
 def prod(tmp_path_factory: pytest.TempPathFactory) -> Deployment:
     require_tools()
-    deployment = Deployment(environment="prod", workdir=tmp_path_factory.mktemp("prod"), credentials={})
+    # prod's state is encrypted: OpenTofu derives the key (from any passphrase) before loading anything.
+    key = {"TF_VAR_state_passphrase": "e2e-loader-passphrase-only"}
+    deployment = Deployment(environment="prod", workdir=tmp_path_factory.mktemp("prod"), credentials=key)
     deployment.synth()
     return deployment
 
