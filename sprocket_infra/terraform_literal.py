@@ -20,6 +20,12 @@ def _escape(text: str) -> str:
     return _TEMPLATE_START.sub(r"\1\1{", text)
 
 
+def has_token(value: str) -> bool:
+    """Whether ``value`` holds a cdktf string token; answered here, without a round trip to the jsii
+    kernel that ``Token.is_unresolved`` costs (a number token is a float and still needs the kernel)."""
+    return _TOKEN.search(value) is not None
+
+
 def literal(value: str) -> str:
     """``value`` with every ``${`` and ``%{`` outside cdktf tokens escaped (``$${``, ``%%{``)."""
     pieces: list[str] = []

@@ -78,8 +78,14 @@ class Routing:
         self._hosts = environment.routing
         self.source = source
         self._rules = tuple(rule.name for rule in environment.layer2.forward_auth.rules)
-        self._claims: dict[_Claim, RecordedRoute] = {}
+        # Claims by host and routes by router name: each new route is checked by lookup, not by a pass
+        # over every earlier claim, so building a catalog of n routes stays linear in n.
+        self._claims: dict[str, list[tuple[_Claim, RecordedRoute]]] = {}
+        self._names: dict[str, RecordedRoute] = {}
         self._routes: list[RecordedRoute] = []
+        # Each read of a construct's attribute is a round trip to the jsii kernel: read once, reused.
+        self._ingress_name: str | None = None
+        self._stack_names: dict[Construct, str] = {}
 
     @property
     def routes(self) -> tuple[RecordedRoute, ...]:
@@ -125,14 +131,14 @@ class Routing:
         hand_written = sorted(key for key in service.labels if key.startswith("traefik."))
         if hand_written:
             raise ValueError(f"service {service.name}: pass routes instead of traefik labels {hand_written}")
-        stack = TerraformStack.of(scope).node.id
+        stack = self._stack_name(scope)
         where = origin or f"{stack}: {scope.node.path}/{construct_id}"
         for route in routes:
             self._claim(RecordedRoute(stack=stack, service=service.name, route=route, origin=where))
         labels = route_labels(
             routes,
             self.policy,
-            network=self.ingress.name,
+            network=self._ingress_network(),
             environment=self.environment,
             middlewares=middlewares,
         )
@@ -141,23 +147,35 @@ class Routing:
         )
         return service_at(scope, construct_id, routed)
 
+    def _stack_name(self, scope: Construct) -> str:
+        if scope not in self._stack_names:
+            self._stack_names[scope] = TerraformStack.of(scope).node.id
+        return self._stack_names[scope]
+
+    def _ingress_network(self) -> str:
+        if self._ingress_name is None:
+            self._ingress_name = self.ingress.name
+        return self._ingress_name
+
     def _claim(self, recorded: RecordedRoute) -> None:
         route = recorded.route
-        for earlier in self._routes:
-            if earlier.route.name == route.name:
-                # Traefik keys routers by name across all services and drops a name defined twice.
-                raise RoutingError(
-                    f"{recorded.origin}: router name {route.name!r} is already used by {earlier.origin} "
-                    f"(service {earlier.service})"
-                )
+        earlier = self._names.get(route.name)
+        if earlier is not None:
+            # Traefik keys routers by name across all services and drops a name defined twice.
+            raise RoutingError(
+                f"{recorded.origin}: router name {route.name!r} is already used by {earlier.origin} "
+                f"(service {earlier.service})"
+            )
         tcp = not isinstance(route, HttpRoute)
         prefix = route.path_prefix if isinstance(route, HttpRoute) else None
         for host in route.hosts:
-            for claim, owner in self._claims.items():
-                if claim.host == host and (tcp or claim.tcp or claim.path_prefix == prefix):
+            claims = self._claims.setdefault(host, [])
+            for claim, owner in claims:
+                if tcp or claim.tcp or claim.path_prefix == prefix:
                     raise RoutingError(
                         f"{recorded.origin}: host {host!r} is already routed by {owner.origin} "
                         f"(service {owner.service}, router {owner.route.name}); one host, one owner"
                     )
-            self._claims[_Claim(host=host, path_prefix=prefix, tcp=tcp)] = recorded
+            claims.append((_Claim(host=host, path_prefix=prefix, tcp=tcp), recorded))
+        self._names[route.name] = recorded
         self._routes.append(recorded)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, Literal, Protocol
 
-from cdktf import Fn, TerraformResourceLifecycle, Token
+from cdktf import Fn, TerraformResourceLifecycle
 from cdktf_cdktf_provider_docker.config import Config as DockerConfig
 from cdktf_cdktf_provider_docker.service import (
     Service,
@@ -26,7 +26,7 @@ from cdktf_cdktf_provider_docker.service import (
 from constructs import Construct
 
 from sprocket_infra import naming
-from sprocket_infra.terraform_literal import literal
+from sprocket_infra.terraform_literal import has_token, literal
 
 _NANO = 1_000_000_000
 _MIB = 1024 * 1024
@@ -224,7 +224,7 @@ class SwarmService(Construct):
 
     def _config(self, file: ConfigFile) -> ServiceTaskSpecContainerSpecConfigs:
         slug = PurePosixPath(file.target).name.replace(".", "-").replace("_", "-")
-        if Token.is_unresolved(file.content):
+        if has_token(file.content):
             suffix, data = (
                 Fn.substr(Fn.sha256(file.content), 0, naming.TAG_LENGTH),
                 Fn.base64encode(file.content),

@@ -89,6 +89,10 @@ class VaultDockerSecrets(Construct):
         self._reads: dict[tuple[str, str], DataVaultKvSecretV2] = {}
         self._secrets: dict[tuple[str, str], Secret] = {}
         self._files: dict[tuple[str, str], Secret] = {}
+        # Every read of a token costs a round trip to the jsii kernel; one token per path (and per key)
+        # serves every secret that shares it and renders the same expression.
+        self._tags: dict[tuple[str, str], str] = {}
+        self._values: dict[tuple[str, str, str], str] = {}
 
     def read(self, ref: VaultKey, *, after: Sequence[ITerraformDependable] = ()) -> DataVaultKvSecretV2:
         """The data source for ``ref``'s secret path (shared by all keys of that path).
@@ -117,15 +121,28 @@ class VaultDockerSecrets(Construct):
         """
         key = (owner, ref.name)
         if key not in self._secrets:
-            read = self.read(ref)
             self._secrets[key] = Secret(
                 self,
                 f"{owner_id or owner}-{ref.name}",
-                name=naming.swarm_object_name(f"{owner}-{ref.name}", version_tag([read])),
-                data=Fn.base64encode(read.data.lookup(ref.key)),
+                name=naming.swarm_object_name(f"{owner}-{ref.name}", self._version_tag(ref)),
+                data=self._encoded_value(ref),
                 lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             )
         return self._secrets[key]
+
+    def _version_tag(self, ref: VaultKey) -> str:
+        """:func:`version_tag` of ``ref``'s path, built once per path."""
+        where = (ref.mount.path, ref.path)
+        if where not in self._tags:
+            self._tags[where] = version_tag([self.read(ref)])
+        return self._tags[where]
+
+    def _encoded_value(self, ref: VaultKey) -> str:
+        """``ref``'s value from its read, base64-encoded as ``docker_secret.data`` wants; once per key."""
+        where = (ref.mount.path, ref.path, ref.key)
+        if where not in self._values:
+            self._values[where] = Fn.base64encode(self.read(ref).data.lookup(ref.key))
+        return self._values[where]
 
     def docker_secret_file(self, *, owner: str, name: str, template: str, refs: Sequence[VaultKey]) -> Secret:
         """A Docker secret named for ``owner`` and ``name`` holding ``template`` filled with ``refs``."""

@@ -16,6 +16,8 @@ from typing import Any
 
 from cdktf import Fn, Token
 
+from sprocket_infra.terraform_literal import has_token
+
 _STRING_TOKEN = re.compile(r"(\$\{TfToken\[TOKEN\.\d+\]\})")
 
 
@@ -25,7 +27,7 @@ def json_document(data: Mapping[str, Any]) -> str:
     text = json.dumps(_strings_for_number_tokens(data, number_tokens), indent=2, sort_keys=True) + "\n"
     for token in number_tokens:
         text = text.replace(f'"{token}"', token)
-    if not Token.is_unresolved(text):
+    if not has_token(text):
         return text
     pieces = [piece for piece in _STRING_TOKEN.split(text) if piece]
     return Fn.join("", [piece if _STRING_TOKEN.fullmatch(piece) else _literal(piece) for piece in pieces])
@@ -41,7 +43,8 @@ def _strings_for_number_tokens(value: Any, seen: list[str]) -> Any:
         return {key: _strings_for_number_tokens(item, seen) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_strings_for_number_tokens(item, seen) for item in value]
-    if isinstance(value, int | float) and not isinstance(value, bool) and Token.is_unresolved(value):
+    # Only a float can be a number token (an int never is), so only floats are asked of the kernel.
+    if isinstance(value, float) and Token.is_unresolved(value):
         token = Token.as_string(value)
         seen.append(token)
         return token
@@ -50,4 +53,6 @@ def _strings_for_number_tokens(value: Any, seen: list[str]) -> Any:
 
 def text(value: str | float) -> str:
     """``value`` for use inside a string (a URL, say), keeping a number token a token."""
+    if not isinstance(value, float):
+        return str(value)  # a string token is already its string form; an int is never a token
     return Token.as_string(value) if Token.is_unresolved(value) else str(value)
