@@ -17,6 +17,7 @@ import yaml
 from constructs import Construct
 
 from sprocket_infra import naming
+from sprocket_infra.constructs.grafana_alerts import alerting_provisioning
 from sprocket_infra.constructs.probes import wget_probe
 from sprocket_infra.constructs.service_context import SECRETS_DIR, ServiceContext
 from sprocket_infra.constructs.swarm_service import ConfigFile, Resources, SwarmServiceProps, VolumeMount
@@ -27,7 +28,14 @@ NAME = "grafana"
 PORT = 3000
 STAFF_RULE = "SprocketStaff"
 DATASOURCES_PATH = "/etc/grafana/provisioning/datasources/sprocket.yaml"
+ALERTING_PATH = "/etc/grafana/provisioning/alerting/sprocket-alerts.yaml"
+WEBHOOK_FILE = f"{SECRETS_DIR}/grafana-alert-webhook"
 INFLUX_PASSWORD_FILE = f"{SECRETS_DIR}/influx-grafana-password"
+
+
+def influx_datasource_uid(bucket: str) -> str:
+    """The provisioned InfluxQL data source of ``bucket``; alert rules query the metrics one by this id."""
+    return f"influx-{bucket.replace('_', '-')}"
 
 
 def datasources(
@@ -48,7 +56,7 @@ def datasources(
         sources.append(
             {
                 "name": f"InfluxDB {bucket}",
-                "uid": f"influx-{bucket.replace('_', '-')}",
+                "uid": influx_datasource_uid(bucket),
                 "type": "influxdb",
                 "access": "proxy",
                 "url": f"http://{influx.host}:{influx.port}",
@@ -70,6 +78,8 @@ class GrafanaProps:
     """Buckets to offer as datasources, the default first."""
     influx_password: VaultKey
     """Vault key of Grafana's read-only InfluxDB login."""
+    alert_webhook: VaultKey
+    """The operator's Discord webhook for node disk/memory alerts (``grafana-alert-webhook``)."""
     database: DatabaseLogin | None = None
     """Grafana's own PostgreSQL login. Left out: SQLite on the volume."""
 
@@ -93,6 +103,7 @@ class Grafana(Construct):
         secrets = [
             context.secret(self.admin_password, owner=NAME, file_name="grafana-admin-password"),
             context.secret(props.influx_password, owner=NAME, file_name="influx-grafana-password"),
+            context.secret(props.alert_webhook, owner=NAME, file_name="grafana-alert-webhook"),
         ]
         if props.database is not None:
             login = props.database
@@ -106,6 +117,11 @@ class Grafana(Construct):
             }
             secrets.append(context.secret(login.password, owner=NAME, file_name="grafana-db-password"))
         provisioned = datasources(loki=props.loki, influx=props.influx, buckets=props.influx_buckets)
+        alerting = alerting_provisioning(
+            environment=context.environment.name,
+            datasource_uid=influx_datasource_uid(props.influx_buckets[0]),
+            webhook_file=WEBHOOK_FILE,
+        )
         self.service = context.routing.route(
             self,
             "grafana",
@@ -117,7 +133,8 @@ class Grafana(Construct):
                 resources=Resources(cpus=1.0, memory_mib=512),
                 networks=[context.monitoring],
                 configs=[
-                    ConfigFile(target=DATASOURCES_PATH, content=yaml.safe_dump(provisioned, sort_keys=True))
+                    ConfigFile(target=DATASOURCES_PATH, content=yaml.safe_dump(provisioned, sort_keys=True)),
+                    ConfigFile(target=ALERTING_PATH, content=yaml.safe_dump(alerting, sort_keys=True)),
                 ],
                 secrets=secrets,
                 mounts=[VolumeMount(source=naming.service_volume(NAME), target="/var/lib/grafana")],

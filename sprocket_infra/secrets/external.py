@@ -142,6 +142,14 @@ _COMMON: tuple[_Entry, ...] = (
         "Discord OAuth client secret of Traefik's forward-auth (fa.<domain>)",
     ),
     _Entry(
+        "grafana-alert-webhook",
+        INFRASTRUCTURE,
+        (MANUAL, "grafana"),
+        "discordWebhookUrl",
+        "GRAFANA_DISCORD_WEBHOOK_URL",
+        "Discord webhook URL Grafana posts node disk/memory alerts to (may be Gatus's one)",
+    ),
+    _Entry(
         "gatus-alert-webhook",
         PLATFORM,
         (MANUAL, "gatus"),

@@ -234,6 +234,7 @@ class Layer2Stack(SprocketStack):
                 influx=influx.endpoint,
                 influx_buckets=(METRICS_BUCKET, influx.platform_bucket),
                 influx_password=influx.grafana_password,
+                alert_webhook=manual["grafana-alert-webhook"],
                 database=self.database_logins.get("grafana"),
             ),
         )

@@ -7,10 +7,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import yaml
 
 from sprocket_infra import naming
 from sprocket_infra.config import load_environment
 from sprocket_infra.constructs.docker_socket_proxy import CONFIG_PATH as PROXY_CONFIG_PATH
+from sprocket_infra.constructs.grafana import ALERTING_PATH, DATASOURCES_PATH, WEBHOOK_FILE
 from tests.conftest import ENVIRONMENTS, Stacks
 from tests.synth_json import mounted_file, resources, service_labels, services
 
@@ -23,7 +25,11 @@ EXPECTED = {
         {"/run/secrets/influx-admin-password", "/run/secrets/influx-admin-token"},
         "influxdb-data",
     ),
-    "grafana": ("grafana", {"/run/secrets/grafana-admin-password"}, "grafana-data"),
+    "grafana": (
+        "grafana",
+        {"/run/secrets/grafana-admin-password", "/run/secrets/grafana-alert-webhook"},
+        "grafana-data",
+    ),
     "n8n": ("n8n", {"/run/secrets/n8n-encryption-key"}, "n8n-data"),
     "neo4j": ("neo4j", {"/run/secrets/neo4j-auth"}, "neo4j-data"),
     "gatus": ("gatus", {"/config/sprocket/alerting.yaml"}, "gatus-data"),
@@ -174,3 +180,27 @@ def test_log_shipper_runs_on_every_node_without_a_hard_coded_address(
     config = mounted_file(layer2, alloy, "/etc/alloy/config.alloy")
     assert "http://loki:3100/loki/api/v1/push" in config
     assert not re.search(r"\b\d{1,3}(\.\d{1,3}){3}\b", config)
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_grafana_alert_rules_query_a_provisioned_datasource_and_read_the_webhook_from_its_file(
+    synth_stacks: Callable[[str], Stacks], environment: str
+) -> None:
+    layer2 = synth_stacks(environment)["layer2"]
+    grafana = services(layer2)["grafana"]
+    alerting = yaml.safe_load(mounted_file(layer2, grafana, ALERTING_PATH))
+    sources = yaml.safe_load(mounted_file(layer2, grafana, DATASOURCES_PATH))["datasources"]
+    uids = {source["uid"] for source in sources}
+    queried = {
+        step["datasourceUid"]
+        for group in alerting["groups"]
+        for rule in group["rules"]
+        for step in rule["data"]
+        if step["datasourceUid"] != "__expr__"
+    }
+    assert queried
+    assert queried <= uids
+    (receiver,) = alerting["contactPoints"][0]["receivers"]
+    assert receiver["settings"]["url"] == f"$__file{{{WEBHOOK_FILE}}}"
+    files = {secret["file_name"] for secret in grafana["task_spec"]["container_spec"]["secrets"]}
+    assert WEBHOOK_FILE in files

@@ -168,7 +168,7 @@ def test_infrastructure_secrets_are_readable_by_infrastructure_and_not_by_platfo
     access = vault_access("prod")
     refs = [ref for ref in external_secrets("prod").values() if ref.mount is INFRASTRUCTURE]
 
-    assert {ref.name for ref in refs} == {"forward-auth-client-secret"}
+    assert {ref.name for ref in refs} == {"forward-auth-client-secret", "grafana-alert-webhook"}
     for ref in refs:
         assert access.infrastructure_policy.allows(ref.mount, ref.path, R)
         assert not access.platform_policy.allows(ref.mount, ref.path, R)
