@@ -30,7 +30,7 @@ from sprocket_infra.constructs.docker_socket_proxy import CONFIG_PATH, DOCKER_SO
 from tests.conftest import Stacks
 from tests.e2e.swarm import Swarm
 from tests.integration.processes import ServerProcess, free_port, port_open, running, wait_until
-from tests.integration.rendered import RenderedService, extract
+from tests.rendered import RenderedService, extract
 
 CANARY = "canary-unseal-key-7f3a9c"
 CANARY_PATH = "/vault/keys/unseal.txt"

@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.integration.processes import serve_in_thread, stop_served
-from tests.integration.synthesized_swarm import SwarmModel, SwarmService
+from tests.synthesized_swarm import SwarmModel, SwarmService
 
 API_VERSION = "1.47"
 """The Engine API version we claim (Docker 27); Traefik's client negotiates down to it."""

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tests.integration.processes import serve_in_thread, stop_served
-from tests.integration.synthesized_swarm import SwarmModel
+from tests.synthesized_swarm import SwarmModel
 
 """How often a server thread checks for shutdown: the default 0.5 s per server adds up at teardown."""
 APPROVE_HEADER = "X-Test-Approve"

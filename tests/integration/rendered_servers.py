@@ -4,7 +4,7 @@
 
 Real parts: Debian's ``redis-server``/``redis-cli`` (``tools/debian-packages.txt``; 7.0 on Debian 12, while
 the image pins 8.2: every directive we render exists in both). The files are the ones
-``tests/integration/rendered.py`` writes from ``cdk.tf.json``, with these adaptations only:
+``tests/rendered.py`` writes from ``cdk.tf.json``, with these adaptations only:
 
 * ``port 6379`` -> a free port, ``bind * -::*`` -> ``bind 127.0.0.1`` (tests talk only to loopback);
 * ``dir /data`` and the ``include`` of ``/run/secrets/redis-auth.conf`` -> the same files under the temp root;
@@ -16,7 +16,7 @@ The password is the stand-in for the Vault value (``rendered.py`` substitutes it
 
 Real parts: Debian's ``rabbitmq-server`` and its CLI (``tools/debian-packages.txt``: 3.10 on Debian 12; the
 image pins 4.2, so a key only 4.x knows would go unnoticed here, while every key we render exists in
-both). The node reads the files ``tests/integration/rendered.py`` writes from ``cdk.tf.json``, through
+both). The node reads the files ``tests/rendered.py`` writes from ``cdk.tf.json``, through
 RabbitMQ's own variables for where they live (``RABBITMQ_CONFIG_FILES`` = the ``conf.d`` directory, as
 the image sets it; ``RABBITMQ_ENABLED_PLUGINS_FILE``). Adaptations:
 
@@ -45,7 +45,7 @@ import pytest
 
 from tests.conftest import Stacks
 from tests.integration.processes import ServerProcess, free_port, port_open, running, wait_until
-from tests.integration.rendered import RenderedService, extract
+from tests.rendered import RenderedService, extract
 
 REDIS_CONFIG = "/usr/local/etc/redis/redis.conf"
 REDIS_AUTH = "/run/secrets/redis-auth.conf"

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from tests.conftest import ENVIRONMENTS, Stacks
-from tests.integration.rendered import RenderedService, extract
+from tests.rendered import RenderedService, extract
 from tests.synth_json import service_labels
 
 pytestmark = pytest.mark.integration

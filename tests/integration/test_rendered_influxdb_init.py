@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ENVIRONMENTS, Stacks
-from tests.integration.rendered import RenderedService, extract
+from tests.rendered import RenderedService, extract
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from tests.conftest import ENVIRONMENTS, Stacks
-from tests.integration.rendered import extract
+from tests.rendered import extract
 
 pytestmark = pytest.mark.integration
 

@@ -43,8 +43,8 @@ from tests.integration.processes import (
     stop_served,
     wait_until,
 )
-from tests.integration.rendered import RenderedService, extract
 from tests.integration.rendered_servers import rabbitmq_server, redis_server
+from tests.rendered import RenderedService, extract
 from tools.e2e_tools import TOOLS, binary
 
 # The Telegraf binary is built by `make e2e-tools`, so this runs with the real deploy in `make e2e`.

@@ -31,10 +31,10 @@ from tests.conftest import ENVIRONMENTS, Stacks
 from tests.integration.docker_api_standin import DockerApiStandin
 from tests.integration.http_backends import APPROVE_HEADER, APPROVE_VALUE, AUTH_VERDICT_HEADER, BackendFleet
 from tests.integration.processes import ServerProcess, free_port, port_open, running, wait_until
-from tests.integration.rendered import RenderedService, extract
-from tests.integration.synthesized_swarm import build_swarm_model
 from tests.integration.test_traefik_routing import _loopback_subnet
 from tests.integration.traefik_harness import TRAEFIK_BIN, UNREACHABLE_ACME, Response, http_request
+from tests.rendered import RenderedService, extract
+from tests.synthesized_swarm import build_swarm_model
 
 pytestmark = pytest.mark.integration
 

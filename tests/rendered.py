@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from tests.integration.synthesized_swarm import SynthesizedStackError, _blocks
+from tests.synthesized_swarm import SynthesizedStackError, _blocks
 
 Stacks = Mapping[str, Mapping[str, Any]]
 
