@@ -7,7 +7,6 @@ problems are tried on files in a temporary config directory.
 
 from __future__ import annotations
 
-import copy
 import os
 from pathlib import Path
 from typing import Any
@@ -17,22 +16,13 @@ import yaml
 
 from sprocket_infra.config import CONFIG_DIR, ConfigError, load_environment, parse_environment
 from sprocket_infra.config.strict_yaml import MAX_BYTES, MAX_DEPTH
+from tests.unit.fixture_environments import shipped_data, with_setting
 
-SHIPPED = {
-    name: yaml.safe_load((CONFIG_DIR / f"{name}.yaml").read_text()) for name in ("local", "lan", "prod")
-}
+SHIPPED = {name: shipped_data(name) for name in ("local", "lan", "prod")}
 
 
 def _with(base: str, path: str, value: Any) -> dict[str, Any]:
-    data: dict[str, Any] = copy.deepcopy(SHIPPED[base])
-    *parents, leaf = path.split(".")
-    node = data
-    for part in parents:
-        if node.get(part) is None:
-            node[part] = {}
-        node = node[part]
-    node[leaf] = value
-    return data
+    return with_setting(shipped_data(base), path, value)
 
 
 def _error(data: dict[str, Any]) -> str:

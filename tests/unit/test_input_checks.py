@@ -15,23 +15,17 @@ import yaml
 
 from sprocket_infra.catalog import CATALOG_FILE, Catalog, load_catalog, parse_catalog
 from sprocket_infra.catalog.vocabulary import default_vocabulary
-from sprocket_infra.config import CONFIG_DIR, Environment, load_environment, parse_environment
+from sprocket_infra.config import Environment, load_environment
 from sprocket_infra.input_checks import Sources, input_problems, routed_hosts
 from tests.conftest import ENVIRONMENTS, Stacks
+from tests.unit.fixture_environments import fixture_environment
 from tests.unit.test_routed_hosts import claims
 
 SOURCES = Sources(environment="config/test.yaml", catalog="services.yaml")
 
 
 def _environment(name: str, **changes: Any) -> Environment:
-    data = yaml.safe_load((CONFIG_DIR / f"{name}.yaml").read_text())
-    for path, value in changes.items():
-        *parents, leaf = path.split("__")
-        node = data
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return parse_environment(data, source="config/test.yaml")
+    return fixture_environment(name, **changes)
 
 
 def _catalog(mutate: Callable[[dict[str, Any]], None] | None = None) -> Catalog:
