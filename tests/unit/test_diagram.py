@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Callable
 
 import pytest
+from cdktf_cdktf_provider_docker.network import Network as DockerNetwork
 from typer.testing import CliRunner
 
 from sprocket_infra.app import load_inputs
@@ -39,7 +40,7 @@ def test_every_synthesized_service_network_and_route_is_drawn(
                 if label.endswith(".rule"):
                     for host in _HOST.findall(value):
                         assert host in text, f"{body['name']}: {host}"
-        for network in resources(stack, "docker_network").values():
+        for network in resources(stack, DockerNetwork.TF_RESOURCE_TYPE).values():
             assert f'(["{network["name"]}"])' in text, network["name"]
     edges = text.count("traefik_edge --")
     assert edges == len(drawn[environment].routes) > 0

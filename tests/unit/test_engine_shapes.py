@@ -21,6 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cdktf_cdktf_provider_docker.network import Network as DockerNetwork
+from cdktf_cdktf_provider_docker.secret import Secret as DockerSecret
+from cdktf_cdktf_provider_docker.service import Service as DockerService
+from cdktf_cdktf_provider_vault.audit import Audit as VaultAudit
+from cdktf_cdktf_provider_vault.github_auth_backend import GithubAuthBackend as VaultGithubAuthBackend
+from cdktf_cdktf_provider_vault.token_auth_backend_role import (
+    TokenAuthBackendRole as VaultTokenAuthBackendRole,
+)
 
 from sprocket_infra import naming
 from sprocket_infra.config import CONFIG_DIR, ConfigError, load_environment
@@ -73,7 +81,7 @@ def test_dependencies_are_plain_addresses(synth_stacks: SynthStacks) -> None:
 
 def test_services_attach_networks_by_id_only(synth_stacks: SynthStacks) -> None:
     for environment, stack, document in _all_stacks(synth_stacks):
-        for name, body in resources(document, "docker_service").items():
+        for name, body in resources(document, DockerService.TF_RESOURCE_TYPE).items():
             for attachment in body["task_spec"]["networks_advanced"]:
                 assert set(attachment) == {"id"}, f"{environment}/{stack}/{name}: {attachment}"
                 assert re.fullmatch(r"\$\{[^}]+id\}", attachment["id"]), attachment
@@ -82,7 +90,7 @@ def test_services_attach_networks_by_id_only(synth_stacks: SynthStacks) -> None:
 def test_durations_are_spelled_as_the_provider_reads_them_back(synth_stacks: SynthStacks) -> None:
     seen = 0
     for environment, stack, document in _all_stacks(synth_stacks):
-        for name, body in resources(document, "docker_service").items():
+        for name, body in resources(document, DockerService.TF_RESOURCE_TYPE).items():
             for path, value in _walk(body):
                 if path.rsplit(".", 1)[-1] in _DURATION_KEYS and isinstance(value, str):
                     match = _GO_DURATION.match(value)
@@ -97,21 +105,21 @@ def test_durations_are_spelled_as_the_provider_reads_them_back(synth_stacks: Syn
 
 def test_overlay_options_added_by_swarm_are_not_compared(synth_stacks: SynthStacks) -> None:
     for environment, stack, document in _all_stacks(synth_stacks):
-        for name, body in resources(document, "docker_network").items():
+        for name, body in resources(document, DockerNetwork.TF_RESOURCE_TYPE).items():
             assert body["driver"] == "overlay"
             assert body["lifecycle"]["ignore_changes"] == ["options"], f"{environment}/{stack}/{name}"
 
 
 def test_docker_hub_images_are_written_in_short_form(synth_stacks: SynthStacks) -> None:
     for environment, stack, document in _all_stacks(synth_stacks):
-        for name, body in resources(document, "docker_service").items():
+        for name, body in resources(document, DockerService.TF_RESOURCE_TYPE).items():
             image = body["task_spec"]["container_spec"]["image"]
             assert not image.startswith(("docker.io/", "index.docker.io/")), f"{environment}/{stack}/{name}"
 
 
 def test_secret_names_never_read_the_kv_version_argument(synth_stacks: SynthStacks) -> None:
     for environment, stack, document in _all_stacks(synth_stacks):
-        for name, body in resources(document, "docker_secret").items():
+        for name, body in resources(document, DockerSecret.TF_RESOURCE_TYPE).items():
             assert ".version" not in body["name"], f"{environment}/{stack}/{name}: {body['name']}"
 
 
@@ -130,9 +138,9 @@ def test_openbao_gets_its_audit_device_from_its_config_file(
     layer1, layer2 = synth_stacks(environment)["layer1"], synth_stacks(environment)["layer2"]
     hcl = mounted_file(layer1, services(layer1)["vault"], CONFIG_PATH)
     assert ('audit "file" "stdout"' in hcl) is openbao
-    assert bool(resources(layer2, "vault_audit")) is not openbao
-    assert bool(resources(layer2, "vault_github_auth_backend")) is not openbao
-    for name, role in resources(layer2, "vault_token_auth_backend_role").items():
+    assert bool(resources(layer2, VaultAudit.TF_RESOURCE_TYPE)) is not openbao
+    assert bool(resources(layer2, VaultGithubAuthBackend.TF_RESOURCE_TYPE)) is not openbao
+    for name, role in resources(layer2, VaultTokenAuthBackendRole.TF_RESOURCE_TYPE).items():
         assert role["token_explicit_max_ttl"] > 0, name
         assert ("token_ttl" in role) is not openbao, name
 

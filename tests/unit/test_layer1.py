@@ -8,6 +8,11 @@ from typing import Any
 
 import pytest
 import yaml
+from cdktf_cdktf_provider_digitalocean.spaces_bucket import SpacesBucket as DigitaloceanSpacesBucket
+from cdktf_cdktf_provider_digitalocean.spaces_key import SpacesKey as DigitaloceanSpacesKey
+from cdktf_cdktf_provider_docker.config import Config as DockerConfig
+from cdktf_cdktf_provider_docker.network import Network as DockerNetwork
+from cdktf_cdktf_provider_docker.secret import Secret as DockerSecret
 
 from sprocket_infra.constructs.docker_api_allowlist import routes
 from sprocket_infra.constructs.docker_socket_proxy import ALLOWED_SECTIONS
@@ -56,7 +61,8 @@ def test_resource_addresses_are_pinned(synth_stacks: SynthStacks, environment: s
 
 def test_ingress_network_is_the_named_overlay(synth_stacks: SynthStacks) -> None:
     networks = {
-        body["name"]: body for body in resources(layer1(synth_stacks, "prod"), "docker_network").values()
+        body["name"]: body
+        for body in resources(layer1(synth_stacks, "prod"), DockerNetwork.TF_RESOURCE_TYPE).values()
     }
     assert networks["traefik-ingress"]["driver"] == "overlay"
     assert networks["docker-socket-proxy"]["internal"] is True
@@ -196,12 +202,12 @@ def test_local_vault_uses_raft_and_unseal_script(synth_stacks: SynthStacks) -> N
 
 def test_prod_vault_stores_in_a_versioned_protected_spaces_bucket(synth_stacks: SynthStacks) -> None:
     stack = layer1(synth_stacks, "prod")
-    (bucket,) = resources(stack, "digitalocean_spaces_bucket").values()
+    (bucket,) = resources(stack, DigitaloceanSpacesBucket.TF_RESOURCE_TYPE).values()
     assert bucket["name"] == "sprocket-vault-storage"
     assert bucket["acl"] == "private"
     assert bucket["versioning"] == {"enabled": True}
     assert bucket["lifecycle"]["prevent_destroy"] is True
-    (key,) = resources(stack, "digitalocean_spaces_key").values()
+    (key,) = resources(stack, DigitaloceanSpacesKey.TF_RESOURCE_TYPE).values()
     assert key["grant"] == [
         {"bucket": "${digitalocean_spaces_bucket.vault_bucket_AA1E6FBE.name}", "permission": "readwrite"}
     ]
@@ -214,7 +220,7 @@ def test_prod_vault_stores_in_a_versioned_protected_spaces_bucket(synth_stacks: 
     assert "secret_key" not in hcl, "credentials belong in the Docker secret"
     container = vault["task_spec"]["container_spec"]
     assert container["env"]["AWS_SHARED_CREDENTIALS_FILE"] == "/run/secrets/vault-s3-credentials"
-    (secret,) = resources(stack, "docker_secret").values()
+    (secret,) = resources(stack, DockerSecret.TF_RESOURCE_TYPE).values()
     assert "digitalocean_spaces_key.vault_bucket-key" in secret["data"]
     assert secret["data"].startswith("${base64encode(")
 
@@ -240,7 +246,7 @@ def test_prod_state_lives_in_spaces(synth_stacks: SynthStacks) -> None:
 
 
 def test_config_content_hash_names_each_docker_config(synth_stacks: SynthStacks) -> None:
-    configs = resources(layer1(synth_stacks, "prod"), "docker_config").values()
+    configs = resources(layer1(synth_stacks, "prod"), DockerConfig.TF_RESOURCE_TYPE).values()
     for config in configs:
         assert config["lifecycle"]["create_before_destroy"] is True
         base64.b64decode(config["data"], validate=True)

@@ -7,6 +7,14 @@ from typing import Any
 
 import cdktf
 import pytest
+from cdktf_cdktf_provider_digitalocean.database_cluster import DatabaseCluster as DigitaloceanDatabaseCluster
+from cdktf_cdktf_provider_digitalocean.database_firewall import (
+    DatabaseFirewall as DigitaloceanDatabaseFirewall,
+)
+from cdktf_cdktf_provider_vault.database_secrets_mount import (
+    DatabaseSecretsMount as VaultDatabaseSecretsMount,
+)
+from cdktf_cdktf_provider_vault.kv_secret_v2 import KvSecretV2 as VaultKvSecretV2
 
 from sprocket_infra.config import ManagedPostgresConfig, TrustedSource, load_environment
 from sprocket_infra.constructs.managed_postgres import ManagedPostgres, ManagedPostgresProps
@@ -49,20 +57,20 @@ def managed() -> dict[str, Any]:
 
 
 def test_managed_cluster_is_protected_and_only_trusts_its_nodes(managed: dict[str, Any]) -> None:
-    (cluster,) = resources(managed, "digitalocean_database_cluster").values()
+    (cluster,) = resources(managed, DigitaloceanDatabaseCluster.TF_RESOURCE_TYPE).values()
     assert cluster["engine"] == "pg"
     assert cluster["lifecycle"]["prevent_destroy"] is True
-    (firewall,) = resources(managed, "digitalocean_database_firewall").values()
+    (firewall,) = resources(managed, DigitaloceanDatabaseFirewall.TF_RESOURCE_TYPE).values()
     assert firewall["rule"] == [{"type": "droplet", "value": "42"}]
 
 
 def test_platform_password_is_published_for_the_platform_only(managed: dict[str, Any]) -> None:
-    paths = sorted(body["name"] for body in resources(managed, "vault_kv_secret_v2").values())
+    paths = sorted(body["name"] for body in resources(managed, VaultKvSecretV2.TF_RESOURCE_TYPE).values())
     assert paths == ["prod/for-platform/postgres/platform", "prod/postgres/grafana"]
 
 
 def test_database_engine_gets_the_admin_password_write_only(managed: dict[str, Any]) -> None:
-    (mount,) = resources(managed, "vault_database_secrets_mount").values()
+    (mount,) = resources(managed, VaultDatabaseSecretsMount.TF_RESOURCE_TYPE).values()
     (connection,) = mount["postgresql"]
     assert connection["password_wo"].startswith("${digitalocean_database_cluster.")
     assert "password" not in connection

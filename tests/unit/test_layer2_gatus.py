@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 import yaml
+from cdktf_cdktf_provider_docker.secret import Secret as DockerSecret
 
 from sprocket_infra.config import load_environment
 from sprocket_infra.constructs.observability.gatus import CONFIG_DIR
@@ -61,7 +62,7 @@ def test_the_webhook_stays_out_of_the_spec(synth_stacks: Callable[[str], Stacks]
     platform = synth_stacks("prod")["platform"]
     (alerting,) = [
         body
-        for body in resources(platform, "docker_secret").values()
+        for body in resources(platform, DockerSecret.TF_RESOURCE_TYPE).values()
         if body["name"].startswith("gatus-alerting-yaml")
     ]
     assert "data.vault_kv_secret_v2." in alerting["data"]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+from cdktf_cdktf_provider_docker.secret import Secret as DockerSecret
 
 from sprocket_infra import naming
 from sprocket_infra.config import load_environment
@@ -108,7 +109,7 @@ def test_redis_reads_its_password_from_an_included_secret_file(synth_stacks: Cal
     assert "requirepass" not in config
     auth = next(
         secret
-        for secret in resources(layer2, "docker_secret").values()
+        for secret in resources(layer2, DockerSecret.TF_RESOURCE_TYPE).values()
         if secret["name"].startswith("redis-redis-auth-conf")
     )
     assert auth["data"].startswith('${base64encode(format("requirepass %s\\n", data.vault_kv_secret_v2.')

@@ -12,6 +12,8 @@ from typing import Any, cast
 import pytest
 from cdktf import TerraformStack, Token
 from cdktf import Testing as CdktfTesting  # so pytest does not try to collect it
+from cdktf_cdktf_provider_digitalocean.data_digitalocean_database_ca import DataDigitaloceanDatabaseCa
+from cdktf_cdktf_provider_docker.config import Config as DockerConfig
 from cdktf_cdktf_provider_docker.network import Network
 from cdktf_cdktf_provider_docker.provider import DockerProvider
 
@@ -51,7 +53,7 @@ def mounted_config(stack: dict[str, Any], body: dict[str, Any], target: str) -> 
     for config in body["task_spec"]["container_spec"].get("configs", []):
         if config["file_name"] == target:
             logical_id = config["config_id"].removeprefix("${docker_config.").split(".")[0]
-            return resources(stack, "docker_config")[logical_id]
+            return resources(stack, DockerConfig.TF_RESOURCE_TYPE)[logical_id]
     return None
 
 
@@ -166,7 +168,7 @@ def test_apps_verify_the_managed_cluster_against_its_ca_read_from_layer2(synth_s
     every app that uses PostgreSQL mounts it from layer2's remote state, and n8n mounts the same one."""
     stacks = synth_stacks("prod")
     layer2, platform = stacks["layer2"], stacks["platform"]
-    (ca_id,) = data_sources(layer2, "digitalocean_database_ca")
+    (ca_id,) = data_sources(layer2, DataDigitaloceanDatabaseCa.TF_RESOURCE_TYPE)
     certificate = f"data.digitalocean_database_ca.{ca_id}.certificate"
     (output,) = [name for name, body in layer2["output"].items() if body["value"] == f"${{{certificate}}}"]
     from_layer2 = f"data.terraform_remote_state.cross-stack-reference-input-layer2.outputs.{output}"
@@ -192,7 +194,7 @@ def test_no_ca_is_mounted_where_the_server_needs_none(synth_stacks: SynthStacks,
     platform = synth_stacks(environment)["platform"]
     for body in services(platform).values():
         assert mounted_config(platform, body, POSTGRES_CA_FILE) is None, body["name"]
-    assert not data_sources(synth_stacks(environment)["layer2"], "digitalocean_database_ca")
+    assert not data_sources(synth_stacks(environment)["layer2"], DataDigitaloceanDatabaseCa.TF_RESOURCE_TYPE)
     if environment == "lan":
         assert settings(synth_stacks, "lan", "core")["db"]["ssl"] == {"rejectUnauthorized": True}
 

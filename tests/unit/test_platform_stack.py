@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
+from cdktf_cdktf_provider_docker.secret import Secret as DockerSecret
+from cdktf_cdktf_provider_vault.data_vault_kv_secret_v2 import DataVaultKvSecretV2
 
 from sprocket_infra import naming
 from sprocket_infra.app import build_app
@@ -130,11 +132,11 @@ def test_secret_values_come_from_vault_the_platform_may_read(
 ) -> None:
     stack = platform(synth_stacks, environment)
     policy = vault_access(environment).platform_policy
-    reads = data_sources(stack, "vault_kv_secret_v2").values()
+    reads = data_sources(stack, DataVaultKvSecretV2.TF_RESOURCE_TYPE).values()
     assert reads
     for read in reads:
         assert policy.allows(read["mount"], read["name"], Access.READ), read
-    for secret in resources(stack, "docker_secret").values():
+    for secret in resources(stack, DockerSecret.TF_RESOURCE_TYPE).values():
         # the bare value, or (Gatus's alerting file) a template around it
         assert secret["data"].startswith("${base64encode("), secret["name"]
         assert "data.vault_kv_secret_v2." in secret["data"], secret["name"]

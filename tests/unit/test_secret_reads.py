@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cdktf_cdktf_provider_vault.data_vault_kv_secret_v2 import DataVaultKvSecretV2
+from cdktf_cdktf_provider_vault.kv_secret_v2 import KvSecretV2 as VaultKvSecretV2
+from cdktf_cdktf_provider_vault.mount import Mount as VaultMount
 
 from sprocket_infra.app import build_app
 from sprocket_infra.config import Environment, ExternalPostgresConfig, load_environment
@@ -64,7 +67,7 @@ def mount_path(stack: dict[str, Any], mount: str) -> str:
     """A mount as a plain path: layer2 refers to the ``vault_mount`` it creates, other stacks name it."""
     mounts = {
         f"${{vault_mount.{logical_id}.path}}": body["path"]
-        for logical_id, body in resources(stack, "vault_mount").items()
+        for logical_id, body in resources(stack, VaultMount.TF_RESOURCE_TYPE).items()
     }
     return mounts.get(mount, mount)
 
@@ -73,7 +76,7 @@ def key_reads(stack: dict[str, Any]) -> Iterator[Read]:
     """Every key the stack takes from a ``vault_kv_secret_v2`` data source (a data source read for its
     version alone, to trigger a replacement, counts for no key)."""
     text = json.dumps(stack)
-    for logical_id, body in data_sources(stack, "vault_kv_secret_v2").items():
+    for logical_id, body in data_sources(stack, DataVaultKvSecretV2.TF_RESOURCE_TYPE).items():
         taken = re.compile(rf'data\.vault_kv_secret_v2\.{re.escape(logical_id)}\.data\[\\"([^\\"]+)\\"\]')
         for key in taken.findall(text):
             yield mount_path(stack, body["mount"]), body["name"], key
@@ -83,7 +86,7 @@ def layer2_writes(layer2: dict[str, Any]) -> set[tuple[str, str]]:
     """(mount, path) of every secret layer2 writes."""
     return {
         (mount_path(layer2, body["mount"]), body["name"])
-        for body in resources(layer2, "vault_kv_secret_v2").values()
+        for body in resources(layer2, VaultKvSecretV2.TF_RESOURCE_TYPE).values()
     }
 
 
@@ -112,7 +115,7 @@ def test_every_secret_a_stack_reads_is_declared_or_written_by_layer2(
         stack = stacks[stack_name]
         reads = {
             (mount_path(stack, body["mount"]), body["name"])
-            for body in data_sources(stack, "vault_kv_secret_v2").values()
+            for body in data_sources(stack, DataVaultKvSecretV2.TF_RESOURCE_TYPE).values()
         }
         assert reads, stack_name
         undeclared = sorted(f"{mount}/{name}" for mount, name in reads if (mount, name) not in known)
