@@ -104,6 +104,15 @@ def environment_free_id(name: str, environment: str) -> str:
     return re.sub(rf"(?:^|-){re.escape(environment)}(?=-|$)", "", name).strip("-") or name
 
 
+def vault_key_name(folder: str, key: str) -> str:
+    """Stable lookup name of a generated secret: ``redis`` + ``adminPassword`` -> ``redis-admin-password``.
+
+    Also the stem of its Docker secrets and of the ``random_password`` that makes it.
+    """
+    kebab = re.sub(r"(?<!^)(?=[A-Z])", "-", key).lower()
+    return f"{folder.replace('/', '-')}-{kebab}"
+
+
 def vault_path_id(mount: str, path: str) -> str:
     """A construct ID for a Vault secret path that is the same in every environment.
 
@@ -225,3 +234,22 @@ def database_user(environment: Environment, consumer: str) -> str:
 def bucket_name(environment: Environment, kind: str) -> str:
     """Object storage bucket of ``kind`` (``general``, ``image-generation``, ``replays``)."""
     return f"sprocket-{kind}-{environment.name}"
+
+
+def swarm_firewall(environment: Environment) -> str:
+    """The DigitalOcean firewall around an environment's droplets."""
+    return f"{environment.name}-swarm"
+
+
+def join_token_variable(role: str) -> str:
+    """The sensitive deploy-time variable (``TF_VAR_<name>``) holding Swarm's join token for ``role``."""
+    return f"swarm_{role}_join_token"
+
+
+def dns_record_name(zone: str, host: str) -> str:
+    """``host`` relative to DNS ``zone``, as a DigitalOcean record names it (``@`` for the zone itself)."""
+    if host == zone:
+        return "@"
+    if not host.endswith(f".{zone}"):
+        raise ValueError(f"host {host!r} is not inside DNS zone {zone!r}")
+    return host.removesuffix(f".{zone}")

@@ -19,7 +19,6 @@ Synthesized JSON only ever holds references (``${random_password...}``, ``${data
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -55,10 +54,6 @@ class VaultSecretKey:
     def address(self) -> str:
         """``<mount>/<path>#<key>``, safe to print."""
         return f"{self.mount.path}/{self.path}#{self.key}"
-
-
-def _kebab(key: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", key).lower()
 
 
 class Layer2Secrets(Construct):
@@ -119,15 +114,16 @@ class Layer2Secrets(Construct):
                 ]
             ),
         )
-        stem = folder.replace("/", "-")
         return {
-            key: VaultSecretKey(name=f"{stem}-{_kebab(key)}", mount=INFRASTRUCTURE, path=path, key=key)
+            key: VaultSecretKey(
+                name=naming.vault_key_name(folder, key), mount=INFRASTRUCTURE, path=path, key=key
+            )
             for key in values
         }
 
     def generated(self, folder: str, key: str, *, for_platform: bool = False) -> VaultSecretKey:
         """Shorthand: one random value kept alone under ``folder`` as ``key``."""
-        made = self.password(f"{folder}-{_kebab(key)}".replace("/", "-"))
+        made = self.password(naming.vault_key_name(folder, key))
         return self.keep(folder, {key: made.result}, made_by=[made], for_platform=for_platform)[key]
 
     # --- deliver ---------------------------------------------------------------------------------------

@@ -31,3 +31,18 @@ def test_queue_names_carry_the_environment() -> None:
 def test_content_suffix_changes_with_content() -> None:
     assert naming.content_suffix("a") != naming.content_suffix("b")
     assert len(naming.content_suffix("a")) == 10
+
+
+def test_generated_secret_names_are_kebab_case_of_folder_and_key() -> None:
+    assert naming.vault_key_name("redis", "password") == "redis-password"
+    assert naming.vault_key_name("influx/admin", "adminToken") == "influx-admin-admin-token"
+
+
+def test_construct_ids_drop_the_environment_token_only() -> None:
+    assert naming.environment_free_id("platform-prod", "prod") == "platform"
+    assert naming.environment_free_id("lan-core", "lan") == "core"
+    assert naming.environment_free_id("plan-lane", "lan") == "plan-lane"
+    assert (
+        naming.vault_path_id("infrastructure", "prod/for-platform/redis")
+        == "infrastructure-for-platform-redis"
+    )
