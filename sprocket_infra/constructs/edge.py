@@ -85,7 +85,7 @@ class Routing:
         self._routes: list[RecordedRoute] = []
         # Each read of a construct's attribute is a round trip to the jsii kernel: read once, reused.
         self._ingress_name: str | None = None
-        self._stack_names: dict[Construct, str] = {}
+        self._stack_names: dict[TerraformStack, str] = {}
 
     @property
     def routes(self) -> tuple[RecordedRoute, ...]:
@@ -148,9 +148,10 @@ class Routing:
         return service_at(scope, construct_id, routed)
 
     def _stack_name(self, scope: Construct) -> str:
-        if scope not in self._stack_names:
-            self._stack_names[scope] = TerraformStack.of(scope).node.id
-        return self._stack_names[scope]
+        stack = TerraformStack.of(scope)
+        if stack not in self._stack_names:
+            self._stack_names[stack] = stack.node.id
+        return self._stack_names[stack]
 
     def _ingress_network(self) -> str:
         if self._ingress_name is None:

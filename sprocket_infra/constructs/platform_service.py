@@ -167,7 +167,8 @@ def _probe(spec: HealthcheckSpec, port: int | None, layer2: Layer2Outputs) -> Se
         )
         return ("CMD", "node", "-e", script)
     dependency = layer2.redis if spec.connected_to == "redis" else layer2.rabbitmq
-    if Token.is_unresolved(dependency.port):
+    # An int is never a token; only anything else costs a round trip to the jsii kernel to ask.
+    if not isinstance(dependency.port, int) and Token.is_unresolved(dependency.port):
         raise ValueError(
             f"healthcheck 'connected_to: {spec.connected_to}' needs a fixed port, not a reference"
         )

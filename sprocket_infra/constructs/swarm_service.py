@@ -8,6 +8,7 @@ update/rollback and logging policy comes from one :class:`ServiceDefaults`.
 from __future__ import annotations
 
 import base64
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -214,7 +215,7 @@ class SwarmService(Construct):
         # name would differ from state on every plan and force a replacement of the service. The
         # bindings (generated from provider 3.6.2) have no ``id`` field, hence the override (ADR 0005).
         self.service.add_override(
-            "task_spec.networks_advanced", [{"id": network.id} for network in props.networks]
+            "task_spec.networks_advanced", [{"id": _network_id(network)} for network in props.networks]
         )
 
     @property
@@ -353,6 +354,18 @@ def _mount(mount: VolumeMount | BindMount) -> ServiceTaskSpecContainerSpecMounts
     return ServiceTaskSpecContainerSpecMounts(
         type=kind, source=literal(mount.source), target=literal(mount.target), read_only=mount.read_only
     )
+
+
+_NETWORK_IDS: weakref.WeakKeyDictionary[NamedNetwork, str] = weakref.WeakKeyDictionary()
+"""Each network's ``id`` token, read once: most services join the same few overlays, and every read of
+an attribute is a round trip to the jsii kernel. The token renders per stack where it is used, so one
+token serves every stack (a later stack gets its cross-stack reference as before)."""
+
+
+def _network_id(network: NamedNetwork) -> str:
+    if network not in _NETWORK_IDS:
+        _NETWORK_IDS[network] = network.id
+    return _NETWORK_IDS[network]
 
 
 def _base64(text: str) -> str:
