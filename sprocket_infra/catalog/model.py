@@ -24,17 +24,18 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic import Strict as StrictMode
 
 from sprocket_infra.catalog import placeholders
 from sprocket_infra.catalog.dependencies import CREDENTIALS, DEPENDENCIES, Dependency, credential_owner
 from sprocket_infra.catalog.placeholders import PLACEHOLDER
-from sprocket_infra.config import DomainName, ImageRef
+from sprocket_infra.config.fields import Count, DomainName, Flag, ImageRef
 
 ServiceKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
 QueueKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")]
 SecretName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
 FileStem = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")]
-Port = Annotated[int, Field(ge=1, le=65535)]
+Port = Annotated[Count, Field(ge=1, le=65535)]
 
 ALPHA_GATE_RULE = "AlphaTesters"
 """Forward-auth rule of ``alpha_gate`` routes where the environment sets ``platform.alpha_restrictions``."""
@@ -86,7 +87,7 @@ class Queue(Strict):
         pattern=r"^[a-z][a-z0-9-]*$",
         description="Queue name before the environment prefix. Left out: the key with '_' as '-'.",
     )
-    external: bool = Field(
+    external: Flag = Field(
         False, description="Published from outside the catalog, so no entry needs to publish it."
     )
 
@@ -100,18 +101,18 @@ class Route(Strict):
     subdomain: DomainName | None = Field(
         None, description="Answers on '<subdomain>.<domain>'. Give this or apex."
     )
-    apex: bool = Field(False, description="Answers on the domain itself (the web app).")
+    apex: Flag = Field(False, description="Answers on the domain itself (the web app).")
     port: Port | None = Field(None, description="Container port. Left out: the entry's port.")
     forward_auth: str | None = Field(
         None,
         pattern=r"^[A-Z][A-Za-z]+$",
         description="Discord forward-auth rule every request must pass (e.g. EloTeam). Left out: open.",
     )
-    alpha_gate: bool = Field(
+    alpha_gate: Flag = Field(
         False,
         description="Behind the AlphaTesters rule in environments with platform.alpha_restrictions.",
     )
-    answers_on_ips: bool = Field(
+    answers_on_ips: Flag = Field(
         False,
         description="Also answers on the environment's LAN and Tailscale IPs; one route at most.",
     )
@@ -139,10 +140,10 @@ class Healthcheck(Strict):
         description="Healthy while the task holds an open connection to this dependency: for workers that "
         "serve no HTTP, a dropped broker connection is the failure that matters.",
     )
-    interval_s: int = Field(30, ge=1)
-    timeout_s: int = Field(5, ge=1)
-    retries: int = Field(3, ge=1)
-    start_period_s: int = Field(60, ge=0, description="Grace after start. Left out: 60 s (apps migrate).")
+    interval_s: Count = Field(30, ge=1)
+    timeout_s: Count = Field(5, ge=1)
+    retries: Count = Field(3, ge=1)
+    start_period_s: Count = Field(60, ge=0, description="Grace after start. Left out: 60 s (apps migrate).")
 
     @model_validator(mode="after")
     def _one_probe(self) -> Healthcheck:
@@ -154,8 +155,10 @@ class Healthcheck(Strict):
 
 
 class Resources(Strict):
-    cpus: PositiveFloat = Field(0.5, le=16, description="CPU limit. Left out: half a core.")
-    memory_mib: int = Field(512, ge=16, le=65536, description="Memory limit. Left out: 512 MiB.")
+    cpus: Annotated[PositiveFloat, StrictMode()] = Field(
+        0.5, le=16, description="CPU limit. Left out: half a core."
+    )
+    memory_mib: Count = Field(512, ge=16, le=65536, description="Memory limit. Left out: 512 MiB.")
 
 
 class AppConfig(Strict):
@@ -205,7 +208,7 @@ class ServiceEntry(Strict):
         description="Container path of a named data volume; makes the service stateful (one task, "
         "stop-first, on the storage nodes). Left out: no volume.",
     )
-    replicas: int = Field(1, ge=0, le=20, description="Tasks to run. Left out: 1.")
+    replicas: Count = Field(1, ge=0, le=20, description="Tasks to run. Left out: 1.")
     resources: Resources = Field(default_factory=Resources)
     healthcheck: Healthcheck
     rollout: Literal["start-first", "stop-first"] = Field(

@@ -73,6 +73,6 @@ def _yaml_hint(error: Mapping[str, Any]) -> str:
         return f": add {error.get('ctx', {}).get('discriminator', 'kind')} to say which kind this is"
     if kind == "bool_type":
         return ": write true or false"
-    if kind == "int_type" and isinstance(value, bool):
+    if kind in ("int_type", "float_type") and isinstance(value, bool):
         return ": expected a number, not true/false"
     return ""

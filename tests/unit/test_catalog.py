@@ -347,3 +347,28 @@ def test_every_placeholder_is_filled_and_listed() -> None:
     filled = set(placeholder_values(ctx))
     assert filled == {*placeholders.FIXED, *(f"services[{key}]" for key in load_catalog().services)}
     assert all(f"{{{name}}}" in placeholders.known() for name in placeholders.FIXED)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("port", True, "services.core.port: Input should be a valid integer (got True): expected a number"),
+        ("replicas", "2", "services.core.replicas: Input should be a valid integer (got '2')"),
+        (
+            "resources",
+            {"cpus": True},
+            "services.core.resources.cpus: Input should be a valid number (got True)",
+        ),
+    ],
+)
+def test_fails_when_a_number_is_written_as_something_else(
+    data: dict[str, Any], key: str, value: Any, expected: str
+) -> None:
+    data["services"]["core"][key] = value
+    assert any(error.startswith(f"{SOURCE}: {expected}") for error in errors_of(data)), errors_of(data)
+
+
+def test_fails_when_a_flag_is_written_as_a_number(data: dict[str, Any]) -> None:
+    data["queues"]["matchmaking"] = {"external": 1}
+    expected = "queues.matchmaking.external: Input should be a valid boolean (got 1): write true or false"
+    assert errors_of(data)[0] == f"{SOURCE}: {expected}"
