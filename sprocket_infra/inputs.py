@@ -24,6 +24,9 @@ class Inputs:
 
     environment: Environment
     catalog: Catalog
+    sources: Sources | None = None
+    """The files as they were read (``sources.environment``, ``sources.catalog``), for messages raised
+    later, e.g. by the synth-time routing checks. None where inputs were built without files."""
 
 
 def _config_dir() -> Path:
@@ -53,4 +56,4 @@ def load_inputs(name: str | None = None) -> Inputs:
     ]
     if problems:
         raise ConfigError("\n".join(str(problem) for problem in problems))
-    return Inputs(environment=environment, catalog=catalog)
+    return Inputs(environment=environment, catalog=catalog, sources=sources)
