@@ -24,14 +24,19 @@ def edge_placement(environment: Environment) -> tuple[str, ...]:
     """Constraints of Traefik: the ingress nodes, narrowed to the one edge node when nodes are declared."""
     ingress = tuple(environment.swarm.placement.ingress)
     hosts = environment.hosts
-    return ingress if hosts is None else (*ingress, hosts.edge_constraint)
+    return ingress if hosts is None else _narrowed(ingress, hosts.edge_constraint)
 
 
 def volume_placement(environment: Environment) -> tuple[str, ...]:
     """Constraints of a service with a named volume: the storage nodes, narrowed to the volumes node."""
     storage = tuple(environment.swarm.placement.storage)
     hosts = environment.hosts
-    return storage if hosts is None else (*storage, hosts.volumes_constraint)
+    return storage if hosts is None else _narrowed(storage, hosts.volumes_constraint)
+
+
+def _narrowed(constraints: tuple[str, ...], constraint: str) -> tuple[str, ...]:
+    """``constraints`` and ``constraint``, which is left out when already among them."""
+    return constraints if constraint in constraints else (*constraints, constraint)
 
 
 def runs_alone(entry: ServiceEntry) -> bool:

@@ -64,8 +64,8 @@ class ExistingHosts(Strict):
     """Nodes made by hand (today's single node); only the DNS records are managed."""
 
     kind: Literal["existing-hosts"] = "existing-hosts"
-    edge_addresses: tuple[RoutableIp, ...] = Field(
-        min_length=1, description="Public IPv4 address of the edge node, which every DNS record points at."
+    edge_address: RoutableIp = Field(
+        description="Public IPv4 of the edge node (the one running Traefik); every record points at it."
     )
 
 

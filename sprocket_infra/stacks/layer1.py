@@ -13,6 +13,7 @@ from sprocket_infra import naming, providers
 from sprocket_infra.config import Environment
 from sprocket_infra.constructs.docker_socket_proxy import DockerSocketProxy, DockerSocketProxyProps
 from sprocket_infra.constructs.edge import Routing
+from sprocket_infra.constructs.hosts import Hosts, HostsProps
 from sprocket_infra.constructs.overlay_network import overlay_network
 from sprocket_infra.constructs.traefik_proxy import TraefikProxy, TraefikProxyProps
 from sprocket_infra.constructs.vault_with_s3_backend import VaultWithS3Backend, VaultWithS3BackendProps
@@ -26,6 +27,8 @@ class Layer1Stack(SprocketStack):
         providers.docker_provider(self)
         if environment.uses_digitalocean:
             providers.digitalocean_provider(self)
+        self.hosts = Hosts(self, "hosts", HostsProps(environment=environment)) if environment.hosts else None
+        """Droplets, firewall, node labels and (after :meth:`publish_dns`) DNS; None without ``hosts``."""
 
         ingress = overlay_network(
             self,
@@ -64,3 +67,8 @@ class Layer1Stack(SprocketStack):
         self.vault = VaultWithS3Backend(
             self, "vault", VaultWithS3BackendProps(environment=environment, routing=self.routing)
         )
+
+    def publish_dns(self) -> None:
+        """DNS records for every route of every stack; ``build_app`` calls it after the last stack."""
+        if self.hosts is not None:
+            self.hosts.publish_dns(self.routing.routes)
