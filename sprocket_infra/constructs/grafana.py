@@ -23,6 +23,7 @@ from sprocket_infra.constructs.service_context import SECRETS_DIR, ServiceContex
 from sprocket_infra.constructs.swarm_service import ConfigFile, Resources, SwarmServiceProps, VolumeMount
 from sprocket_infra.constructs.vault_docker_secrets import VaultKey
 from sprocket_infra.endpoints import DatabaseLogin, ServiceEndpoint
+from sprocket_infra.placement import volume_placement
 
 NAME = "grafana"
 PORT = 3000
@@ -138,7 +139,7 @@ class Grafana(Construct):
                 ],
                 secrets=secrets,
                 mounts=[VolumeMount(source=naming.service_volume(NAME), target="/var/lib/grafana")],
-                placement=context.environment.swarm.placement.storage,
+                placement=volume_placement(context.environment),
                 stateful=True,
             ),
             routes=[context.routing.admin_ui("grafana", subdomain="grafana", port=PORT, rule=STAFF_RULE)],
