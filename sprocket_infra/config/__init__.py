@@ -35,7 +35,6 @@ from sprocket_infra.config.layer2 import (
 )
 from sprocket_infra.config.load import (
     CONFIG_DIR,
-    DATABASE_CONSUMERS,
     DEFAULT_ENVIRONMENT,
     load_environment,
     parse_environment,
@@ -55,7 +54,6 @@ from sprocket_infra.config.vault import RaftStorage, S3Storage, ShamirFileUnseal
 
 __all__ = [
     "CONFIG_DIR",
-    "DATABASE_CONSUMERS",
     "DEFAULT_ENVIRONMENT",
     "AcmeConfig",
     "BucketConfig",

@@ -138,28 +138,3 @@ def load_environment(name: str | None = None, *, config_dir: Path = CONFIG_DIR) 
             f"{shown}: name: expected '{name}' to match the file name (got {environment.name!r})"
         )
     return environment
-
-
-class _ShippedDatabaseConsumers(Mapping[str, str]):
-    """``layer2.database_consumers`` of the shipped defaults file, read on first use.
-
-    Kept for code that has no environment at hand; code that has one reads
-    ``environment.layer2.database_consumers``, which an environment may override."""
-
-    def _data(self) -> Mapping[str, str]:
-        defaults = load_defaults(CONFIG_DIR / f"{DEFAULTS_NAME}.yaml")
-        consumers: Mapping[str, str] = defaults["layer2"]["database_consumers"]
-        return consumers
-
-    def __getitem__(self, key: str) -> str:
-        return self._data()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data())
-
-    def __len__(self) -> int:
-        return len(self._data())
-
-
-DATABASE_CONSUMERS: Mapping[str, str] = _ShippedDatabaseConsumers()
-"""Who gets a PostgreSQL database and login of its own (-> who uses it), as config/defaults.yaml says."""

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sprocket_infra import naming
-from sprocket_infra.config import DATABASE_CONSUMERS, Environment, load_environment
+from sprocket_infra.config import Environment, load_environment
 from sprocket_infra.secrets.manifest import SecretManifest, SecretRef
 from sprocket_infra.vault.access import (
     FOR_PLATFORM,
@@ -186,7 +186,7 @@ state backend read as the operator's own deploy credentials."""
 
 def _external_postgres(environment: Environment) -> Iterator[_Entry]:
     """The hand-made logins of an ``external`` server, each at the path layer2 would keep it at."""
-    for consumer, reader in DATABASE_CONSUMERS.items():
+    for consumer, reader in environment.layer2.database_consumers.items():
         folder = f"postgres/{consumer}"
         yield _Entry(
             f"postgres-{consumer}-password",

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from constructs import Construct
 
 from sprocket_infra import naming, providers
-from sprocket_infra.config import DATABASE_CONSUMERS, Environment
+from sprocket_infra.config import Environment
 from sprocket_infra.constructs.docker_socket_proxy import DockerSocketProxy, DockerSocketProxyProps
 from sprocket_infra.constructs.forward_auth import DiscordForwardAuth, DiscordForwardAuthProps
 from sprocket_infra.constructs.grafana import Grafana, GrafanaProps
@@ -121,7 +121,7 @@ class Layer2Stack(SprocketStack):
                 ManagedPostgresProps(
                     environment=environment,
                     config=settings.postgres,
-                    consumers=tuple(DATABASE_CONSUMERS),
+                    consumers=tuple(settings.database_consumers),
                     secrets=secrets,
                 ),
             )

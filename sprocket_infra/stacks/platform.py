@@ -13,7 +13,6 @@ from constructs import Construct
 
 from sprocket_infra import naming, providers
 from sprocket_infra.catalog import Catalog, load_catalog
-from sprocket_infra.catalog.checks import check_environment
 from sprocket_infra.config import Environment
 from sprocket_infra.constructs.observability.gatus import ALERTING_TEMPLATE, Gatus, GatusProps
 from sprocket_infra.constructs.overlay_network import overlay_network
@@ -41,7 +40,6 @@ class PlatformStack(SprocketStack):
         """``catalog`` defaults to ``sprocket_infra/catalog/services.yaml``; tests pass their own."""
         super().__init__(scope, "platform", environment)
         catalog = catalog or load_catalog()
-        check_environment(catalog, environment)
         providers.docker_provider(self)
         providers.vault_provider(self)
         if isinstance(layer2, TerraformStack):
