@@ -134,10 +134,12 @@ def _audit() -> str:
 
 def render(config: ServerConfig) -> str:
     """The server's ``vault.hcl``."""
-    listener = [f'  address     = "{config.listen}"\n']
+    pairs = [("address", f'"{config.listen}"')]
     if config.cluster_listen is not None:
-        listener.append(f'  cluster_address = "{config.cluster_listen}"\n')
-    listener.append("  tls_disable = true\n")
+        pairs.append(("cluster_address", f'"{config.cluster_listen}"'))
+    pairs.append(("tls_disable", "true"))
+    width = max(len(key) for key, _ in pairs)
+    listener = [f"  {key.ljust(width)} = {value}\n" for key, value in pairs]
     return (
         "ui            = true\n"
         f"{'disable_mlock = true' + chr(10) if config.disable_mlock else ''}"

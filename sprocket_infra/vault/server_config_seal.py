@@ -37,7 +37,7 @@ class SealWiring:
     """A Docker secret every node mounts at ``target``. Left out: the seal needs none."""
     target: str | None = None
     kms_key_id: str | None = None
-    """Id of the KMS key created here (a token). Left out: no key created."""
+    """How vault.hcl names the KMS key created here (its alias, a literal). Left out: no key created."""
 
 
 def seal_wiring(scope: Construct, environment: Environment) -> SealWiring:
@@ -62,6 +62,8 @@ def _transit(scope: Construct) -> SealWiring:
         description="Token of the transit server that seals Vault (a periodic token allowed only "
         "encrypt/decrypt on its key); from TF_VAR_vault_transit_token at deploy time.",
     )
+    # The operator sets TF_VAR_<name>: the name is a contract, not a construct-path hash.
+    token.override_logical_id(TRANSIT_TOKEN_VARIABLE)
     secret = Secret(
         scope,
         "transit-token",
@@ -95,7 +97,10 @@ def _kms_key(scope: Construct, environment: Environment, unseal: AwsKmsUnseal) -
         deletion_window_in_days=30,
         lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
     )
-    KmsAlias(scope, "unseal-key-alias", name=f"alias/{stem}", target_key_id=key.key_id)
+    # vault.hcl names the key by this alias: a literal, so the config's content (and its name, a hash
+    # of it) is known at synth; the secret below depends on the alias so no node starts before it exists.
+    alias_name = f"alias/{stem}"
+    alias = KmsAlias(scope, "unseal-key-alias", name=alias_name, target_key_id=key.key_id)
     user = IamUser(scope, "unseal-user", name=stem)
     IamUserPolicy(
         scope,
@@ -129,5 +134,6 @@ def _kms_key(scope: Construct, environment: Environment, unseal: AwsKmsUnseal) -
         ),
         data=Fn.base64encode(credentials),
         lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+        depends_on=[alias],
     )
-    return SealWiring(secret=secret, target=KMS_CREDENTIALS_PATH, kms_key_id=key.key_id)
+    return SealWiring(secret=secret, target=KMS_CREDENTIALS_PATH, kms_key_id=alias_name)

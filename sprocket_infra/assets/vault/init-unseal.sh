@@ -26,6 +26,19 @@
 #   VAULT_KEY_SHARES     Number of unseal key shares created at initialization. Default: 5
 #   VAULT_KEY_THRESHOLD  Shares needed to unseal, set at initialization. Default: 3
 #   VAULT_WAIT_SECONDS   How long to wait for the server to answer before giving up. Default: 60
+#   VAULT_SEAL_KIND      shamir-file (default): unseal from the key shares in VAULT_KEYS_DIR. transit or
+#                        awskms: the server unseals itself through the seal stanza of VAULT_CONFIG; the
+#                        script initializes with recovery keys (VAULT_KEY_SHARES/THRESHOLD then count
+#                        recovery shares), keeps nothing on disk that unseals, and never submits a key.
+#   VAULT_NODE_ROLE      bootstrap (default): this node may initialize the storage when nobody has.
+#                        join: a raft node that only joins (through the retry_join blocks of VAULT_CONFIG)
+#                        and must never initialize; needs an auto seal.
+#   VAULT_JOIN_WAIT_SECONDS
+#                        How long a node that waits to join a cluster (or for its seal to unseal it) keeps
+#                        waiting before it gives up and lets the orchestrator restart it. Default: 300
+#   VAULT_SEAL_TOKEN_FILE
+#                        transit only: a file holding the token for the transit server. Its content reaches
+#                        the server process alone, as VAULT_TOKEN/BAO_TOKEN; never the CLI calls here.
 #
 # Files in VAULT_KEYS_DIR (directory 0700, files 0600, each flushed to disk and renamed into place):
 #   unseal-keys          One base64 unseal key per line. Its presence means "this storage is initialized".
@@ -38,6 +51,11 @@
 #   init-response.json.abandoned-<epoch>
 #                        A partial response of an abandoned initialization (see below), kept just in case.
 #   .init-lock/          Held while one copy initializes, so two copies never race to initialize.
+# With an auto seal, recovery-keys takes the place of unseal-keys (it cannot unseal anything; move it and
+# root-token offline), and one more file exists:
+#   cluster-initialized  Not secret: written once this node has been unsealed as part of an initialized
+#                        storage. A node that finds it next to an empty storage never initializes (that
+#                        would start a second, empty cluster): it waits to join, then fails loudly.
 #
 # Guarantees:
 #   - The unseal keys are on disk before anything else happens with them. Every copy of them that ever
@@ -58,6 +76,9 @@
 #   - Keys and the root token are never printed; they only travel through files, shell builtins and pipes,
 #     never through command-line arguments, so they do not show up in `ps` either.
 #   - Every wait is bounded.
+#   - With an auto seal, nothing on disk unseals the server, no unseal key is ever submitted, a joining
+#     node never initializes, and a bootstrap node does not initialize while any retry_join peer reports
+#     an initialized storage: it joins that cluster instead.
 #
 # POSIX sh only: it must run under dash and busybox ash, the shells the Vault/OpenBao images ship.
 
@@ -70,6 +91,12 @@ VAULT_KEYS_DIR="${VAULT_KEYS_DIR:-/vault/keys}"
 VAULT_KEY_SHARES="${VAULT_KEY_SHARES:-5}"
 VAULT_KEY_THRESHOLD="${VAULT_KEY_THRESHOLD:-3}"
 VAULT_WAIT_SECONDS="${VAULT_WAIT_SECONDS:-60}"
+VAULT_SEAL_KIND="${VAULT_SEAL_KIND:-shamir-file}"
+VAULT_NODE_ROLE="${VAULT_NODE_ROLE:-bootstrap}"
+VAULT_JOIN_WAIT_SECONDS="${VAULT_JOIN_WAIT_SECONDS:-300}"
+VAULT_SEAL_TOKEN_FILE="${VAULT_SEAL_TOKEN_FILE:-}"
+AUTO_SEAL=0
+[ "$VAULT_SEAL_KIND" = shamir-file ] || AUTO_SEAL=1
 
 # bao reads BAO_ADDR first and only falls back to VAULT_ADDR; pin both so the contract variable wins even
 # if the image sets BAO_ADDR to something else.
@@ -77,6 +104,15 @@ BAO_ADDR="$VAULT_ADDR"
 export VAULT_ADDR BAO_ADDR
 
 KEYS_FILE="$VAULT_KEYS_DIR/unseal-keys"
+# What `operator init` hands back as key shares: unseal keys for Shamir, recovery keys for an auto seal.
+RESPONSE_KEYS_FIELD=unseal_keys_b64
+INIT_SHARES_FLAGS="-key-shares -key-threshold"
+if [ "$AUTO_SEAL" = 1 ]; then
+    KEYS_FILE="$VAULT_KEYS_DIR/recovery-keys"
+    RESPONSE_KEYS_FIELD=recovery_keys_b64
+    INIT_SHARES_FLAGS="-recovery-shares -recovery-threshold"
+fi
+CLUSTER_MARKER="$VAULT_KEYS_DIR/cluster-initialized"
 TOKEN_FILE="$VAULT_KEYS_DIR/root-token"
 JOURNAL_FILE="$VAULT_KEYS_DIR/init-in-progress"
 RESPONSE_FILE="$VAULT_KEYS_DIR/init-response.json"
@@ -177,6 +213,24 @@ describe_storage() {
     fi
 }
 
+# The retry_join peers (leader_api_addr) of the raft stanza, one per line; empty for a single node.
+raft_peers() {
+    [ -r "$VAULT_CONFIG" ] || return 0
+    sed -n 's/^[[:space:]]*leader_api_addr[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' "$VAULT_CONFIG"
+}
+
+# The seal named in messages: its kind and what the config points it at.
+describe_seal() {
+    dz_where=""
+    [ -r "$VAULT_CONFIG" ] && dz_where=$(sed -n "/^seal *\"$VAULT_SEAL_KIND\"/,/^}/{
+        s/^[[:space:]]*address[[:space:]]*=[[:space:]]*\"\([^\"]*\)\".*/at \1/p
+        s/^[[:space:]]*key_name[[:space:]]*=[[:space:]]*\"\([^\"]*\)\".*/key \1/p
+        s/^[[:space:]]*kms_key_id[[:space:]]*=[[:space:]]*\"\([^\"]*\)\".*/key \1/p
+        s/^[[:space:]]*region[[:space:]]*=[[:space:]]*\"\([^\"]*\)\".*/in \1/p
+    }" "$VAULT_CONFIG" | tr '\n' ' ' | sed 's/ *$//')
+    printf 'the %s seal%s' "$VAULT_SEAL_KIND" "${dz_where:+ ($dz_where)}"
+}
+
 # True while process $1 runs. An exited child stays a zombie until we `wait` for it and kill -0 still
 # succeeds on zombies, so read the state from /proc where there is one (always, in a Linux container).
 pid_running() {
@@ -196,6 +250,12 @@ start_server() {
     # The server gets the container's original umask; only our key files need 077.
     (
         umask "$ORIG_UMASK"
+        if [ -n "$VAULT_SEAL_TOKEN_FILE" ]; then
+            # Read by the shell builtin, exported to the server only: never an argument, never logged.
+            IFS= read -r VAULT_TOKEN <"$VAULT_SEAL_TOKEN_FILE" || [ -n "${VAULT_TOKEN:-}" ]
+            BAO_TOKEN=$VAULT_TOKEN
+            export VAULT_TOKEN BAO_TOKEN
+        fi
         exec "$VAULT_BIN" server -config="$VAULT_CONFIG"
     ) &
     SERVER_PID=$!
@@ -301,7 +361,10 @@ wait_for_server() {
             wait "$SERVER_PID"
             server_status=$?
             SERVER_PID=""
-            die "$VAULT_BIN server exited with status $server_status before answering at $VAULT_ADDR"
+            ws_hint=""
+            [ "$AUTO_SEAL" = 1 ] && ws_hint=". It unseals through $(describe_seal): is that reachable, and its"
+            [ "$AUTO_SEAL" = 1 ] && ws_hint="$ws_hint token or credentials valid? (the server's own error is above)"
+            die "$VAULT_BIN server exited with status $server_status before answering at $VAULT_ADDR$ws_hint"
         fi
         if [ "$(now)" -gt "$wait_deadline" ]; then
             die "no answer from $VAULT_ADDR after ${VAULT_WAIT_SECONDS}s (last error: ${ST_ERR:-none})"
@@ -391,7 +454,7 @@ try_lock() {
 parse_response() {
     RS_COUNT=0
     rs_flat=$(compact <"$1" 2>/dev/null) || return 1
-    RS_KEYS=$(printf '%s' "$rs_flat" | sed -n 's/.*"unseal_keys_b64":\[\([^]]*\)\].*/\1/p' |
+    RS_KEYS=$(printf '%s' "$rs_flat" | sed -n "s/.*\"$RESPONSE_KEYS_FIELD\":\\[\\([^]]*\\)\\].*/\\1/p" |
         tr ',' '\n' | tr -d '"')
     RS_TOKEN=$(printf '%s' "$rs_flat" | json_field root_token)
     RS_COUNT=$(printf '%s\n' "$RS_KEYS" | grep -c .)
@@ -504,8 +567,9 @@ addr=$VAULT_ADDR" || die "cannot write the journal $JOURNAL_FILE; $VAULT_ADDR wa
         in_new_journal=1
     fi
     # stdout (the keys) goes only to the file; stderr (errors, never keys) is captured.
-    init_err=$({ "$VAULT_BIN" operator init -key-shares="$VAULT_KEY_SHARES" \
-        -key-threshold="$VAULT_KEY_THRESHOLD" -format=json >"$RESPONSE_TMP"; } 2>&1)
+    set -- $INIT_SHARES_FLAGS
+    init_err=$({ "$VAULT_BIN" operator init "$1=$VAULT_KEY_SHARES" "$2=$VAULT_KEY_THRESHOLD" \
+        -format=json >"$RESPONSE_TMP"; } 2>&1)
     init_rc=$?
     if [ "$init_rc" != 0 ]; then
         rm -f "$RESPONSE_TMP"
@@ -528,14 +592,21 @@ addr=$VAULT_ADDR" || die "cannot write the journal $JOURNAL_FILE; $VAULT_ADDR wa
     commit_file "$RESPONSE_TMP" "$RESPONSE_FILE" ||
         die "initialized $VAULT_ADDR but cannot rename $RESPONSE_TMP, which holds the keys (mode 0600)"
     derive_from_response
-    log "initialized with $VAULT_KEY_SHARES shares, threshold $VAULT_KEY_THRESHOLD; keys stored in" \
-        "$VAULT_KEYS_DIR"
+    if [ "$AUTO_SEAL" = 1 ]; then
+        log "initialized with $VAULT_KEY_SHARES recovery key shares, threshold $VAULT_KEY_THRESHOLD (they" \
+            "cannot unseal; $(describe_seal) does): stored with the root token in $VAULT_KEYS_DIR, move" \
+            "them offline"
+    else
+        log "initialized with $VAULT_KEY_SHARES shares, threshold $VAULT_KEY_THRESHOLD; keys stored in" \
+            "$VAULT_KEYS_DIR"
+    fi
     resume_signals
     return 0
 }
 
 # Decide, with the lock held, what a server needs when no local keys exist. Returns 0 once the keys are on
-# disk, 1 to look again, 2 when another copy initialized it meanwhile.
+# disk (or, with an auto seal, once the storage is initialized), 1 to look again, 2 when another copy
+# initialized it meanwhile, 4 when a raft peer is initialized and this node must join it instead.
 initialize_locked() {
     recover_leftovers
     [ -s "$KEYS_FILE" ] && return 0
@@ -552,8 +623,15 @@ initialize_locked() {
             abandoned_init "it is initialized"
             return 1
         fi
+        # An auto seal needs nothing from disk: somebody initialized it and the server unseals itself.
+        [ "$AUTO_SEAL" = 1 ] && return 0
         die "$VAULT_ADDR is initialized but no unseal keys at $KEYS_FILE: restore them from" \
             "backup$(leftovers_hint); storage was not touched"
+    fi
+    if [ "$AUTO_SEAL" = 1 ] && peer_initialized; then
+        log "$(describe_storage) is empty but peer $PEER is initialized; joining its cluster instead" \
+            "of initializing a second one"
+        return 4
     fi
     [ -e "$JOURNAL_FILE" ] && log "a previous initialization was interrupted (journal $JOURNAL_FILE); retrying"
     initialize
@@ -584,6 +662,7 @@ die_keys_without_storage() {
 }
 
 # Make sure the server is initialized and the keys are on disk, initializing it ourselves if nobody has.
+# Returns 0, or (auto seal only) 4 when this node must join an existing cluster instead.
 ensure_initialized() {
     # The lock holder needs at most LOCK_STALE_SECONDS; give waiters that plus the normal wait.
     phase_deadline=$(($(now) + VAULT_WAIT_SECONDS + LOCK_STALE_SECONDS))
@@ -591,7 +670,18 @@ ensure_initialized() {
     race_deadline=""
     waiting_logged=0
     while :; do
-        if [ -s "$KEYS_FILE" ] && [ ! -e "$RESPONSE_FILE" ]; then
+        if [ "$AUTO_SEAL" = 1 ] && [ ! -e "$JOURNAL_FILE" ] && [ ! -e "$RESPONSE_FILE" ]; then
+            [ "$ST_INITIALIZED" = true ] && return 0
+            if [ -e "$CLUSTER_MARKER" ]; then
+                log "$CLUSTER_MARKER says this node belonged to an initialized cluster, but" \
+                    "$(describe_storage) is empty: never initializing a second cluster, waiting to join"
+                return 4
+            fi
+            if [ -s "$KEYS_FILE" ]; then
+                peer_initialized && return 4
+                die_keys_without_storage
+            fi
+        elif [ -s "$KEYS_FILE" ] && [ ! -e "$RESPONSE_FILE" ]; then
             [ "$ST_INITIALIZED" = true ] && return 0
             # The status may predate another copy's initialization that just stored these keys.
             wait_for_server
@@ -617,6 +707,7 @@ ensure_initialized() {
                         wait_for_server
                         continue
                         ;;
+                    4) return 4 ;;
                     2)
                         log "$VAULT_ADDR was initialized by someone else meanwhile; waiting for $KEYS_FILE"
                         race_deadline=$(($(now) + VAULT_WAIT_SECONDS))
@@ -739,7 +830,95 @@ unseal() {
         "the keys of this server's storage?"
 }
 
+# True when a retry_join peer answers that its storage is initialized; PEER names it.
+peer_initialized() {
+    for PEER in $(raft_peers); do
+        pi_out=$(VAULT_ADDR=$PEER BAO_ADDR=$PEER VAULT_CLIENT_TIMEOUT=$STATUS_TIMEOUT \
+            BAO_CLIENT_TIMEOUT=$STATUS_TIMEOUT "$VAULT_BIN" status -format=json 2>/dev/null | compact)
+        [ "$(printf '%s' "$pi_out" | json_field initialized)" = true ] && return 0
+    done
+    PEER=""
+    return 1
+}
+
+# Record (not secret) that this node has been unsealed as part of an initialized storage.
+mark_cluster() {
+    [ -e "$CLUSTER_MARKER" ] && return 0
+    { mkdir -p "$VAULT_KEYS_DIR" && chmod 700 "$VAULT_KEYS_DIR" &&
+        write_secret "$CLUSTER_MARKER" "since=$(date -u '+%Y-%m-%dT%H:%M:%SZ')"; } 2>/dev/null ||
+        log "warning: cannot write $CLUSTER_MARKER; an emptied storage on this node would not be recognized"
+}
+
+# Wait until the server unseals itself through its seal, joining through retry_join first when its own
+# storage is empty ($1 = join). Nothing is submitted: if it stays sealed, say which seal and give up.
+wait_auto_unsealed() {
+    au_deadline=$(($(now) + VAULT_JOIN_WAIT_SECONDS))
+    au_logged=0
+    au_peers=$(raft_peers | tr '\n' ' ' | sed 's/ *$//')
+    if [ "${1:-}" = join ] && [ -z "$au_peers" ]; then
+        read_status
+        [ "$ST_INITIALIZED" = true ] ||
+            die "$(describe_storage) is empty and $VAULT_CONFIG names no retry_join peer to join; this node" \
+                "does not initialize (VAULT_NODE_ROLE=$VAULT_NODE_ROLE or $CLUSTER_MARKER). Storage was not touched"
+    fi
+    while :; do
+        read_status
+        if [ "$ST_RC" = 0 ]; then
+            log "unsealed $VAULT_ADDR through $(describe_seal)"
+            mark_cluster
+            return 0
+        fi
+        if [ -n "$SERVER_PID" ] && ! server_alive; then
+            wait "$SERVER_PID"
+            au_status=$?
+            SERVER_PID=""
+            die "$VAULT_BIN server exited with status $au_status while waiting to be unsealed by" \
+                "$(describe_seal): is the seal reachable and its credentials valid? (the server log above says why)"
+        fi
+        if [ "$au_logged" = 0 ] && [ "$ST_INITIALIZED" != true ]; then
+            log "waiting for $VAULT_ADDR to join its cluster through retry_join ($au_peers)"
+            au_logged=1
+        fi
+        if [ "$(now)" -gt "$au_deadline" ]; then
+            if [ "$ST_INITIALIZED" = true ]; then
+                die "$VAULT_ADDR is initialized but still sealed after ${VAULT_JOIN_WAIT_SECONDS}s:" \
+                    "$(describe_seal) did not unseal it (unreachable, wrong token, missing key?). No key was" \
+                    "submitted and storage was not touched"
+            fi
+            die "$VAULT_ADDR did not join a cluster within ${VAULT_JOIN_WAIT_SECONDS}s: no retry_join peer" \
+                "($au_peers) let it in, or $(describe_seal) could not unseal it after joining. It never" \
+                "initializes on its own; storage was not touched"
+        fi
+        nap
+    done
+}
+
+# The auto-seal counterpart of init_and_unseal: initialize with recovery keys where this node may and
+# nobody has, otherwise only wait for the server to join and unseal itself.
+auto_init_and_unseal() {
+    wait_for_server
+    if [ "$VAULT_NODE_ROLE" = join ]; then
+        wait_auto_unsealed join
+        return
+    fi
+    if [ "$ST_RC" = 0 ] && [ ! -e "$JOURNAL_FILE" ] && [ ! -e "$RESPONSE_FILE" ]; then
+        log "unsealed $VAULT_ADDR through $(describe_seal) (it was unsealed at the first look)"
+        mark_cluster
+        return 0
+    fi
+    ensure_initialized
+    if [ $? = 4 ]; then
+        wait_auto_unsealed join
+    else
+        wait_auto_unsealed
+    fi
+}
+
 init_and_unseal() {
+    if [ "$AUTO_SEAL" = 1 ]; then
+        auto_init_and_unseal
+        return
+    fi
     wait_for_server
     if [ "$ST_RC" = 0 ]; then
         log "$VAULT_ADDR is already unsealed; nothing to do"
@@ -760,6 +939,37 @@ check_settings() {
         die "VAULT_KEY_THRESHOLD ($VAULT_KEY_THRESHOLD) exceeds VAULT_KEY_SHARES ($VAULT_KEY_SHARES)"
     is_count "$VAULT_WAIT_SECONDS" ||
         die "VAULT_WAIT_SECONDS must be a positive integer, got '$VAULT_WAIT_SECONDS'"
+    is_count "$VAULT_JOIN_WAIT_SECONDS" ||
+        die "VAULT_JOIN_WAIT_SECONDS must be a positive integer, got '$VAULT_JOIN_WAIT_SECONDS'"
+    case "$VAULT_SEAL_KIND" in
+        shamir-file | transit | awskms) ;;
+        *) die "VAULT_SEAL_KIND must be shamir-file, transit or awskms, got '$VAULT_SEAL_KIND'" ;;
+    esac
+    case "$VAULT_NODE_ROLE" in
+        bootstrap) ;;
+        join)
+            [ "$AUTO_SEAL" = 1 ] || die "VAULT_NODE_ROLE=join needs an auto seal (VAULT_SEAL_KIND transit or" \
+                "awskms): a joining node has no unseal keys of its own"
+            ;;
+        *) die "VAULT_NODE_ROLE must be bootstrap or join, got '$VAULT_NODE_ROLE'" ;;
+    esac
+    if [ -r "$VAULT_CONFIG" ]; then
+        cs_seal=$(sed -n 's/^seal *"\([^"]*\)".*/\1/p' "$VAULT_CONFIG" | head -n 1)
+        if [ "$AUTO_SEAL" = 1 ] && [ "$cs_seal" != "$VAULT_SEAL_KIND" ]; then
+            die "VAULT_SEAL_KIND=$VAULT_SEAL_KIND but $VAULT_CONFIG has ${cs_seal:+a seal \"$cs_seal\" stanza}" \
+                "${cs_seal:-no seal stanza}; the two must agree"
+        fi
+        if [ "$AUTO_SEAL" = 0 ] && [ -n "$cs_seal" ]; then
+            die "$VAULT_CONFIG has a seal \"$cs_seal\" stanza but VAULT_SEAL_KIND is shamir-file: this" \
+                "script would try to unseal with key shares; set VAULT_SEAL_KIND=$cs_seal"
+        fi
+    fi
+    if [ -n "$VAULT_SEAL_TOKEN_FILE" ] && [ ! -s "$VAULT_SEAL_TOKEN_FILE" ]; then
+        die "VAULT_SEAL_TOKEN_FILE=$VAULT_SEAL_TOKEN_FILE is missing or empty: the transit seal needs its token"
+    fi
+    if [ "$VAULT_SEAL_KIND" = transit ] && [ -z "$VAULT_SEAL_TOKEN_FILE" ]; then
+        die "VAULT_SEAL_KIND=transit needs VAULT_SEAL_TOKEN_FILE, the file holding the transit server's token"
+    fi
 }
 
 serve() {
