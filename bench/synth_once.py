@@ -33,10 +33,11 @@ def main() -> None:
     for provider in filter(None, options.eager.split(",")):
         importlib.import_module(PROVIDERS[provider])
 
-    from sprocket_infra.app import build_app
-    from sprocket_infra.config import load_environment
+    from sprocket_infra.app import build_app, load_inputs
 
-    build_app(load_environment(options.environment), outdir=options.outdir).synth()
+    # The inputs main.py reads (SPROCKET_CATALOG included), so lazy and eager runs synthesize the same.
+    inputs = load_inputs(options.environment)
+    build_app(inputs.environment, catalog=inputs.catalog, outdir=options.outdir).synth()
     # Only submodules count: every provider package itself is registered up front as an empty namespace.
     loaded = sorted(name for name in sys.modules if name.startswith("cdktf_cdktf_provider_") and "." in name)
     print(
