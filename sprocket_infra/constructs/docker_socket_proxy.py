@@ -89,9 +89,11 @@ class DockerSocketProxy(Construct):
                 mounts=[BindMount(source=DOCKER_SOCKET, target=DOCKER_SOCKET, read_only=True)],
                 placement=props.environment.swarm.placement.manager,
                 # The socket is root:docker 0660 on the node and the docker group's id differs between
-                # hosts, so HAProxy runs as root inside; the root filesystem stays read-only.
+                # hosts, so HAProxy runs as root inside, but with no capabilities (owning the socket is
+                # enough to connect; the port is unprivileged) and a read-only root filesystem.
                 user="root",
                 read_only=True,
+                cap_drop=("ALL",),
             ),
         )
 

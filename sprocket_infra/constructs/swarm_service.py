@@ -95,6 +95,10 @@ class SecretFile:
     secret: DockerObject
     target: str
     mode: int = 0o400
+    uid: int | None = None
+    """Owner of the file in the container. Left out: root; set it to a non-root service's uid, since
+    the default 0400 leaves the file readable by its owner only."""
+    gid: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -171,6 +175,10 @@ class SwarmServiceProps:
     hostname: str | None = None
     user: str | None = None
     read_only: bool = False
+    cap_drop: Sequence[str] = ()
+    """Linux capabilities removed (``ALL`` for every one). Left out: Docker's default set stays."""
+    cap_add: Sequence[str] = ()
+    """Capabilities given back after ``cap_drop``: only the few the process needs."""
     defaults: ServiceDefaults = DEFAULTS
 
     def __post_init__(self) -> None:
@@ -257,6 +265,8 @@ class SwarmService(Construct):
                     secret_name=s.secret.name,
                     file_name=literal(s.target),
                     file_mode=s.mode,
+                    file_uid=None if s.uid is None else str(s.uid),
+                    file_gid=None if s.gid is None else str(s.gid),
                 )
                 for s in props.secrets
             ],
@@ -275,6 +285,8 @@ class SwarmService(Construct):
             "args": props.args,
             "hostname": props.hostname,
             "user": props.user,
+            "cap_drop": list(props.cap_drop) or None,
+            "cap_add": list(props.cap_add) or None,
         }
         container |= {
             key: [literal(part) for part in value] if not isinstance(value, str) else literal(value)

@@ -5,7 +5,8 @@ data root, Swarm initialized). Without a registry, the one image is built here w
 Debian's static busybox, and the one container (created, never started: archive, export and logs work on
 it all the same) holds :data:`CANARY` in :data:`CANARY_PATH`, standing in for Vault's keys file.
 
-Each proxy is Debian's ``haproxy`` run on the service's ``haproxy.cfg`` exactly as synthesized, with two
+Each proxy is Debian's ``haproxy``, as root with no capabilities (``setpriv``, like the service's
+``cap_drop: ALL``), run on the service's ``haproxy.cfg`` exactly as synthesized, with two
 adaptations recorded by :meth:`RenderedService.adapt`: it listens on a free port of 127.0.0.1 instead of
 every address, and forwards to the private engine's socket instead of the node's ``/var/run/docker.sock``.
 """
@@ -152,7 +153,11 @@ def proxy_in_front(stacks: Stacks, service: str, engine: Engine, root: Path) -> 
     config = rendered.files[CONFIG_PATH]
     checked = subprocess.run(["haproxy", "-c", "-f", str(config)], capture_output=True, text=True, timeout=30)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    process = ServerProcess(argv=["haproxy", "-db", "-f", str(config)], log=root / f"{service}.log")
+    # As root with every capability dropped (empty bounding set), as the service's ``cap_drop: ALL`` runs it.
+    no_capabilities = ["setpriv", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--"]
+    process = ServerProcess(
+        argv=[*no_capabilities, "haproxy", "-db", "-f", str(config)], log=root / f"{service}.log"
+    )
     with running(process):
         wait_until(
             lambda: port_open("127.0.0.1", port), timeout_s=START_TIMEOUT_S, what=f"haproxy for {service}"

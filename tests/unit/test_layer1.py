@@ -81,6 +81,8 @@ def test_socket_proxy_is_read_only_and_minimal(synth_stacks: SynthStacks, enviro
     assert "http-request deny deny_status 403 unless METH_GET" in config
     assert container["env"] == {}
     assert container["read_only"] is True
+    assert container["cap_drop"] == ["ALL"]
+    assert "cap_add" not in container
     assert container["mounts"] == [
         {
             "read_only": True,
