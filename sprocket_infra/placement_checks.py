@@ -6,7 +6,8 @@ the file and key to change:
 
 * ``swarm.placement`` constraints evaluated against the declared nodes: the manager services' set holds
   only managers, Traefik's set holds the edge node, the storage set holds the volumes node, and without
-  Vault HA the storage set is one node (Vault's data and unseal keys are node-local);
+  Vault HA the storage set is one node (Vault's data and unseal keys are node-local), with it each Vault
+  node's label (``vault.ha.node_label``) is on exactly one storage node;
 * ``hosts.spread``: ``replicas`` fit under ``max_replicas_per_node`` on the declared nodes;
 * ``platform.replicas`` never runs a service that must run alone (``placement.runs_alone``) twice;
 * ``hosts.dns.zone`` holds ``routing.domain``;
@@ -121,7 +122,19 @@ def _constraint_problems(environment: Environment, hosts: HostsConfig, file: str
                 f"(selects: {_names(chosen)})",
             )
     storage = eligible(placement.storage, nodes)
-    if environment.vault.ha is None and storage is not None and len(storage) > 1:
+    ha = environment.vault.ha
+    if ha is not None:
+        for index in range(1, ha.nodes + 1):
+            holders = [node for node in nodes if node.labels.get(ha.node_label) == str(index)]
+            chosen = eligible([*placement.storage, f"node.labels.{ha.node_label}=={index}"], nodes)
+            if len(holders) != 1 or (chosen is not None and len(chosen) != 1):
+                yield Problem(
+                    file,
+                    "hosts.nodes",
+                    f"Vault node {index} runs where {ha.node_label}={index} and swarm.placement.storage "
+                    f"hold: label exactly one storage node so (labelled: {_names(holders)})",
+                )
+    if ha is None and storage is not None and len(storage) > 1:
         yield Problem(
             file,
             "swarm.placement.storage",

@@ -177,3 +177,26 @@ def test_a_bad_hosts_section_is_one_line_naming_the_file_and_key(tmp_path: Path)
     assert "Traceback" not in output
     assert "prod.yaml: hosts.spread.replicas: 9 tasks cannot be placed on 3 node(s)" in output
     assert not (tmp_path / "cdktf.out").exists()
+
+
+def _ha(vault_labels: list[str | None]) -> dict[str, Any]:
+    """prod on the three droplets with a 3-node raft Vault (awskms seal): storage on every manager,
+    the named volumes still on one node, Vault node N wherever ``sprocket.vault-node=N`` is."""
+    data = _data({"swarm": {"placement": {"storage": ["node.role==manager"]}}})
+    # Replaced, not merged: a section of another kind shares no keys with prod's S3/Shamir one.
+    data["vault"]["storage"] = {"kind": "raft"}
+    data["vault"]["unseal"] = {"kind": "awskms", "region": "us-east-1", "create_key": True}
+    data["vault"]["ha"] = {"nodes": 3}
+    for node, label in zip(_nodes(data), vault_labels, strict=True):
+        if label is not None:
+            node.setdefault("labels", {})["sprocket.vault-node"] = label
+    return data
+
+
+def test_vault_ha_on_three_labelled_managers_has_no_problems() -> None:
+    assert _problems(_ha(["1", "2", "3"])) == []
+
+
+def test_fails_when_a_vault_node_label_is_missing() -> None:
+    (problem,) = _problems(_ha(["1", "2", None]))
+    assert problem.startswith("prod.yaml: hosts.nodes: Vault node 3 runs where sprocket.vault-node=3")
