@@ -194,10 +194,11 @@ DATA_NETWORK = "sprocket-data"
 MONITORING_NETWORK = "sprocket-monitoring"
 """Overlay between the observability services (Loki, InfluxDB, Grafana, Telegraf, Alloy)."""
 
-MONITORING_SOCKET_PROXY_NETWORK = "docker-socket-proxy-monitoring"
-"""Private overlay between the monitoring agents and their own read-only socket proxy."""
 
-MONITORING_SOCKET_PROXY_SERVICE = "docker-socket-proxy-monitoring"
+def agent_socket_proxy(agent: str) -> str:
+    """Service (and private overlay) of a monitoring agent's own Docker API proxy."""
+    return f"{SOCKET_PROXY_SERVICE}-{agent}"
+
 
 FORWARD_AUTH_SERVICE = "forward-auth"
 FORWARD_AUTH_PORT = 3000

@@ -40,17 +40,13 @@ from sprocket_infra.stacks.base import SprocketStack
 from sprocket_infra.stacks.layer1 import Layer1Stack
 from sprocket_infra.vault.access import vault_access
 
-MONITORING_PROXY_SECTIONS = (
-    "CONTAINERS",
-    "INFO",
-    "NETWORKS",
-    "NODES",
-    "PING",
-    "SERVICES",
-    "TASKS",
-    "VERSION",
-)
-"""What Telegraf's docker input and Alloy's Swarm discovery read; still GET only."""
+AGENT_PROXY_SECTIONS = {
+    "telegraf": ("CONTAINERS", "INFO", "NODES", "PING", "SERVICES", "TASKS", "VERSION"),
+    "alloy": ("NETWORKS", "NODES", "PING", "SERVICES", "TASKS", "VERSION"),
+}
+"""What each monitoring agent reads through its own socket proxy, GET only: Telegraf's docker input
+(container list and stats, engine info, Swarm services for ``gather_services``); Alloy's Swarm task
+discovery (tasks, services, nodes, networks; it tails log files, so no container route at all)."""
 
 
 class Layer2Stack(SprocketStack):
@@ -98,13 +94,6 @@ class Layer2Stack(SprocketStack):
             attachable=True,
         )
         """Overlay of the observability services; apps that push metrics or logs may join it."""
-        agents_network = overlay_network(
-            self,
-            "monitoring-proxy-network",
-            name=naming.MONITORING_SOCKET_PROXY_NETWORK,
-            swarm=swarm,
-            internal=True,
-        )
         context = ServiceContext(
             environment=environment,
             routing=layer1.routing,
@@ -192,22 +181,16 @@ class Layer2Stack(SprocketStack):
         """Vault key of the ``neo4j`` user's password."""
 
         loki = Loki(self, "loki", LokiProps(context=context))
-        proxy = DockerSocketProxy(
-            self,
-            "monitoring-socket-proxy",
-            DockerSocketProxyProps(
-                environment=environment,
-                network=agents_network,
-                name=naming.MONITORING_SOCKET_PROXY_SERVICE,
-                allowed_sections=MONITORING_PROXY_SECTIONS,
-            ),
-        )
+        proxies = {
+            agent: self._agent_socket_proxy(agent, sections)
+            for agent, sections in AGENT_PROXY_SECTIONS.items()
+        }
         Alloy(
             self,
             "alloy",
             AlloyProps(
                 context=context,
-                socket_proxy=proxy,
+                socket_proxy=proxies["alloy"],
                 push_url=loki.push_url,
             ),
         )
@@ -216,7 +199,7 @@ class Layer2Stack(SprocketStack):
             "telegraf",
             TelegrafProps(
                 context=context,
-                socket_proxy=proxy,
+                socket_proxy=proxies["telegraf"],
                 influx=influx.endpoint,
                 influx_bucket=METRICS_BUCKET,
                 influx_password=influx.telegraf_password,
@@ -239,3 +222,17 @@ class Layer2Stack(SprocketStack):
             ),
         )
         N8n(self, "n8n", N8nProps(context=context, database=self.database_logins.get("n8n")))
+
+    def _agent_socket_proxy(self, agent: str, sections: tuple[str, ...]) -> DockerSocketProxy:
+        """``agent``'s own read-only proxy to the Docker API, on a private overlay only the two share."""
+        name = naming.agent_socket_proxy(agent)
+        network = overlay_network(
+            self, f"{agent}-socket-proxy-network", name=name, swarm=self.environment.swarm, internal=True
+        )
+        return DockerSocketProxy(
+            self,
+            f"{agent}-socket-proxy",
+            DockerSocketProxyProps(
+                environment=self.environment, network=network, name=name, allowed_sections=sections
+            ),
+        )

@@ -17,6 +17,7 @@ import pytest
 
 from sprocket_infra import naming
 from sprocket_infra.constructs.docker_api_allowlist import SECTION_ROUTES, routes
+from sprocket_infra.stacks.layer2 import AGENT_PROXY_SECTIONS
 from tests.conftest import Stacks
 from tests.e2e.swarm import private_swarm
 from tests.integration.docker_api_proxy import (
@@ -33,11 +34,9 @@ pytestmark = pytest.mark.integration
 
 PROXIES = {
     naming.SOCKET_PROXY_SERVICE: ("NETWORKS", "PING", "SERVICES", "TASKS", "VERSION"),
-    naming.MONITORING_SOCKET_PROXY_SERVICE: (
-        "CONTAINERS", "INFO", "NETWORKS", "NODES", "PING", "SERVICES", "TASKS", "VERSION",
-    ),
-}  # fmt: skip
-"""The sections each proxy's consumers need (Traefik; Telegraf and Alloy)."""
+    **{naming.agent_socket_proxy(agent): sections for agent, sections in AGENT_PROXY_SECTIONS.items()},
+}
+"""The sections each proxy's one consumer needs (Traefik, Telegraf, Alloy)."""
 
 REFUSED = (
     "/containers/{container}/archive?path=" + CANARY_PATH,

@@ -33,6 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from sprocket_infra import naming
 from tests.conftest import ENVIRONMENTS, Stacks
 from tests.integration.processes import (
     ServerProcess,
@@ -203,7 +204,7 @@ def setup(
         adapt(MAIN, '"http://:8080"', f'"http://127.0.0.1:{health}"', "loopback port")
         adapt(
             MAIN,
-            "tcp://docker-socket-proxy-monitoring:2375",
+            f"tcp://{naming.agent_socket_proxy('telegraf')}:2375",
             f"tcp://127.0.0.1:{docker.port}",
             "socket proxy stand-in",
         )

@@ -51,7 +51,7 @@ def test_services_are_joined_to_their_overlays_and_admin_uis_show_their_rule(
 ) -> None:
     text = mermaid(drawn["local"])
     assert "svc_traefik --- net_traefik_ingress" in text
-    assert "svc_telegraf --- net_docker_socket_proxy_monitoring" in text
+    assert "svc_telegraf --- net_docker_socket_proxy_telegraf" in text
     assert re.search(r'traefik_edge -- "grafana\.localhost \[auth-sprocketstaff\]" --> svc_grafana', text)
 
 

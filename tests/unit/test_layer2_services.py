@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -154,19 +155,32 @@ def test_every_middleware_a_router_uses_is_defined_somewhere(synth_stacks: Calla
     assert used <= defined
 
 
-def test_monitoring_socket_proxy_is_read_only_and_separate_from_traefiks(
+def test_each_agent_has_its_own_read_only_socket_proxy_opening_only_what_it_reads(
     synth_stacks: Callable[[str], Stacks],
 ) -> None:
     layer2 = synth_stacks("prod")["layer2"]
-    proxy = services(layer2)[naming.MONITORING_SOCKET_PROXY_SERVICE]
-    config = mounted_file(layer2, proxy, PROXY_CONFIG_PATH)
-    assert "unless METH_GET" in config
-    opened = "\n".join(line for line in config.splitlines() if "acl allowed_route" in line)
-    assert "/containers/[A-Za-z0-9][A-Za-z0-9_.-]*/stats$" in opened
-    assert "/info$" in opened
-    assert "/nodes$" in opened
+
+    def opened(agent: str) -> str:
+        proxy = services(layer2)[naming.agent_socket_proxy(agent)]
+        config = mounted_file(layer2, proxy, PROXY_CONFIG_PATH)
+        assert "unless METH_GET" in config
+        return "\n".join(line for line in config.splitlines() if "acl allowed_route" in line)
+
+    telegraf, alloy = opened("telegraf"), opened("alloy")
+    assert "/containers/[A-Za-z0-9][A-Za-z0-9_.-]*/stats$" in telegraf
+    assert "/info$" in telegraf
+    assert "/containers" not in alloy  # it tails log files; container routes are Telegraf's alone
+    assert "/info$" not in alloy
+    assert "/nodes$" in alloy
     for refused in ("archive", "export", "logs", "exec", "secrets", "swarm"):
-        assert refused not in opened
+        assert refused not in telegraf + alloy
+    agents = {name: body for name, body in services(layer2).items() if name in ("telegraf", "alloy")}
+    assert len(agents) == 2
+    for agent, body in agents.items():
+        joined = json.dumps(body["task_spec"]["networks_advanced"])
+        other = "alloy" if agent == "telegraf" else "telegraf"
+        assert f"docker_network.{agent}-socket-proxy-network.id" in joined
+        assert f"docker_network.{other}-socket-proxy-network.id" not in joined
     layer1 = synth_stacks("prod")["layer1"]
     traefiks = mounted_file(layer1, services(layer1)[naming.SOCKET_PROXY_SERVICE], PROXY_CONFIG_PATH)
     assert "/containers" not in traefiks
