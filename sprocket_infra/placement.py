@@ -4,7 +4,7 @@ Without a ``hosts`` section every function returns what the constructs used befo
 as it is, the catalog's replica counts), so single-node environments synthesize unchanged. With one:
 
 * **edge** (Traefik): ``swarm.placement.ingress`` plus the edge label. Exactly one node carries it, because
-  Traefik's ACME file has a single writer (ADR 0009) and its ports are published in host mode there;
+  Traefik's ACME file has a single writer (ADR 0012) and its ports are published in host mode there;
 * **volumes**: ``swarm.placement.storage`` plus the volumes label, so a service and its local named volume
   never part (Swarm would start the task on another node with an empty volume);
 * **stateless platform services** get at least ``hosts.spread.replicas`` tasks, at most

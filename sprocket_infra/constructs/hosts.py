@@ -3,7 +3,7 @@ the declared node labels, and, once every stack has routed, the DNS records of e
 
 DNS is added last (:meth:`Hosts.publish_dns`, called by ``build_app`` after the platform stack) because
 only then does :class:`~sprocket_infra.constructs.edge.Routing` hold every route; the records still live
-in layer1, beside the edge node they point at and the provider that already manages it (ADR 0009).
+in layer1, beside the edge node they point at and the provider that already manages it (ADR 0012).
 """
 
 from __future__ import annotations
