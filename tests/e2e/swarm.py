@@ -54,6 +54,20 @@ class Swarm:
         objects: list[dict[str, Any]] = json.loads(self.docker(kind, "inspect", *names))
         return {_name(item): item for item in objects}
 
+    def node(self) -> dict[str, Any]:
+        """``docker node inspect self``: the one node of this Swarm, with its hostname and labels."""
+        found: list[dict[str, Any]] = json.loads(self.docker("node", "inspect", "self"))
+        return found[0]
+
+    def node_labels(self) -> dict[str, str]:
+        """The labels placement constraints read (``node.labels.<key>``), as Swarm keeps them now."""
+        return dict(self.node()["Spec"].get("Labels") or {})
+
+    def label_node(self, labels: dict[str, str]) -> None:
+        """Set ``labels`` on the node, as an operator (or the deploy's node labels) would."""
+        flags = [part for key, value in sorted(labels.items()) for part in ("--label-add", f"{key}={value}")]
+        self.docker("node", "update", *flags, str(self.node()["ID"]))  # update does not take "self"
+
     def names(self, kind: str) -> set[str]:
         """Every object of ``kind`` (service, config, secret, network, volume) that exists now."""
         listing = self.docker(kind, "ls", "--format", "{{.Name}}")
