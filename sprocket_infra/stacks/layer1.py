@@ -7,17 +7,21 @@ object on is how names cross stacks, so nothing is ever typed twice.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from constructs import Construct
 
 from sprocket_infra import naming, providers
 from sprocket_infra.config import Environment
 from sprocket_infra.constructs.docker_socket_proxy import DockerSocketProxy, DockerSocketProxyProps
 from sprocket_infra.constructs.edge import Routing
-from sprocket_infra.constructs.hosts import Hosts, HostsProps
 from sprocket_infra.constructs.overlay_network import overlay_network
 from sprocket_infra.constructs.traefik_proxy import TraefikProxy, TraefikProxyProps
 from sprocket_infra.constructs.vault_with_s3_backend import VaultWithS3Backend, VaultWithS3BackendProps
 from sprocket_infra.stacks.base import SprocketStack
+
+if TYPE_CHECKING:
+    from sprocket_infra.constructs.hosts import Hosts
 
 
 class Layer1Stack(SprocketStack):
@@ -27,8 +31,14 @@ class Layer1Stack(SprocketStack):
         providers.docker_provider(self)
         if environment.uses_digitalocean:
             providers.digitalocean_provider(self)
-        self.hosts = Hosts(self, "hosts", HostsProps(environment=environment)) if environment.hosts else None
+        self.hosts: Hosts | None = None
         """Droplets, firewall, node labels and (after :meth:`publish_dns`) DNS; None without ``hosts``."""
+        if environment.hosts:
+            # Imported only here: the hosts constructs load the DigitalOcean bindings into the jsii kernel
+            # (about 0.5 s of a synth, docs/performance.md), which an environment without hosts never uses.
+            from sprocket_infra.constructs.hosts import Hosts, HostsProps
+
+            self.hosts = Hosts(self, "hosts", HostsProps(environment=environment))
 
         ingress = overlay_network(
             self,
