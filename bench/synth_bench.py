@@ -16,6 +16,9 @@ Measured in one run:
   services: seconds and MiB per added service;
 * jsii round trips per module (``bench/jsii_profile.py``) for the real catalog and the largest one.
 
+Everything runs from a snapshot of the checkout taken when the run starts (sources, config, catalog; the
+venv and node_modules linked), so an edit made to the working tree meanwhile cannot make two synths differ.
+
 Exits 0 only when every synth of the same inputs wrote the same ``cdktf.out`` (direct, eager, CLI and
 every repeat) and both bad inputs were reported as one error line; the targets are printed, never
 enforced, since absolute seconds depend on the machine and on what else it is doing.
@@ -68,10 +71,31 @@ class Run:
     digest: str
 
 
+_SNAPSHOT = ("sprocket_infra", "config", "bench", "main.py", "cdktf.json", "package.json")
+_LINKED = (".venv", "node_modules")
+PROJECT = ROOT
+"""Where the measured synths run: :func:`snapshot` points it at the run's copy of the checkout."""
+
+
+def snapshot(into: Path) -> Path:
+    """A copy of the project's inputs and code in ``into``, with the venv and node_modules linked."""
+    for name in _SNAPSHOT:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, into / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, into / name)
+    for name in _LINKED:
+        (into / name).symlink_to(ROOT / name)
+    return into
+
+
 def _env(**extra: str) -> dict[str, str]:
-    """The environment ``make`` gives the app: the venv's Node first on PATH, no cdktf telemetry."""
+    """The environment ``make`` gives the app: the venv's Node first on PATH, no cdktf telemetry; the
+    snapshot's package ahead of the editable install."""
     env = {
         **os.environ,
+        "PYTHONPATH": str(PROJECT),
         "PATH": f"{NODE_BIN}:{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
         "CHECKPOINT_DISABLE": "1",
     }
@@ -93,7 +117,7 @@ def run(command: Sequence[str], *, env: Mapping[str, str], outdir: Path | None =
     """``command`` as a cold child process, measured; ``outdir`` (removed afterwards) is digested."""
     with tempfile.TemporaryFile() as stderr:
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+        process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
         stderr.seek(0)
@@ -157,7 +181,7 @@ class Bench:
     def eager(self, environment: str, runs: int) -> Measured:
         def once() -> Run:
             out = self._outdir()
-            script = str(ROOT / "bench" / "synth_once.py")
+            script = str(PROJECT / "bench" / "synth_once.py")
             command = [sys.executable, script, environment, str(out), f"--eager={EVERY_PROVIDER}"]
             return run(command, env=_env(), outdir=out)
 
@@ -182,11 +206,11 @@ class Bench:
         if not broken.exists():
             broken.mkdir()
             if kind == "config":
-                shutil.copytree(ROOT / "config", broken, dirs_exist_ok=True)
+                shutil.copytree(PROJECT / "config", broken, dirs_exist_ok=True)
                 with (broken / "local.yaml").open("a") as file:
                     file.write("\nbench_unknown_key: true\n")
             else:
-                source = (ROOT / "sprocket_infra" / "catalog" / "services.yaml").read_text()
+                source = (PROJECT / "sprocket_infra" / "catalog" / "services.yaml").read_text()
                 marker = "  web:\n"
                 (broken / "services.yaml").write_text(source.replace(marker, marker + "    colour: red\n", 1))
         extra = (
@@ -222,9 +246,9 @@ class Bench:
 
     def round_trips(self, catalog: Path | None = None) -> dict[str, object]:
         extra = {"SPROCKET_CATALOG": str(catalog)} if catalog else {}
-        command = [sys.executable, str(ROOT / "bench" / "jsii_profile.py"), "local", "--json"]
+        command = [sys.executable, str(PROJECT / "bench" / "jsii_profile.py"), "local", "--json"]
         done = subprocess.run(
-            command, cwd=ROOT, env=_env(**extra), capture_output=True, text=True, check=True
+            command, cwd=PROJECT, env=_env(**extra), capture_output=True, text=True, check=True
         )
         result: dict[str, object] = json.loads(done.stdout)
         return result
@@ -252,7 +276,9 @@ def main() -> None:
     mismatches: list[str] = []
     console.print(f"start: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}, {_load()}, {options.runs} runs each")
 
+    global PROJECT  # set once, before the first measurement
     with tempfile.TemporaryDirectory(prefix="synth-bench-") as scratch_dir:
+        PROJECT = snapshot(Path(scratch_dir) / "project")
         bench = Bench(Path(scratch_dir), options.runs)
         with console.status("measuring"):
             floor = bench.floor()
