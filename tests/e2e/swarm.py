@@ -4,7 +4,8 @@ Debian's ``dockerd`` runs as root with its own data and exec roots under a temp 
 no iptables or bridge, so it touches nothing of the machine's own Docker set-up. ``docker swarm init`` on
 127.0.0.1 makes it a manager. What it can and cannot show here: services, configs, secrets, networks and
 volumes are created and keep their full spec (what the providers send and read back), but there is no
-image registry, so tasks never start, and overlay traffic between containers does not flow.
+image registry, so the deployed services' tasks never start (an image imported into this engine does run:
+tests/e2e/local_image.py), and overlay traffic between containers is not exercised.
 """
 
 from __future__ import annotations
