@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from sprocket_infra.constructs.grafana import datasources
-from sprocket_infra.endpoints import ServiceEndpoint
 from sprocket_infra.constructs.grafana_alerts import EXPRESSION_DATASOURCE, Thresholds, alerting_provisioning
+from sprocket_infra.endpoints import ServiceEndpoint
 from tests.integration.test_rendered_telegraf import telegraf_binary
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]

@@ -44,7 +44,9 @@ TRANSIT_STANZA = 'seal "transit" {\n  address = "http://127.0.0.1:1"\n  key_name
             "VAULT_SEAL_TOKEN_FILE=/nonexistent/token is missing or empty",
             id="transit-token-file-missing",
         ),
-        pytest.param("", {"VAULT_NODE_ROLE": "leader"}, "VAULT_NODE_ROLE must be bootstrap or join", id="bad-role"),
+        pytest.param(
+            "", {"VAULT_NODE_ROLE": "leader"}, "VAULT_NODE_ROLE must be bootstrap or join", id="bad-role"
+        ),
     ],
 )
 def test_fails_before_starting_a_server_when_settings_contradict(
