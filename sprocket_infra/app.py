@@ -28,7 +28,7 @@ def build_app(environment: Environment, *, catalog: Catalog | None = None, outdi
 
     app = App(outdir=outdir) if outdir else App()
     layer1 = Layer1Stack(app, environment, source=environment_source(environment.name))
-    layer2 = Layer2Stack(app, environment, layer1)
+    layer2 = Layer2Stack(app, environment, layer1, catalog=catalog)
     PlatformStack(app, environment, layer1, layer2, catalog=catalog)
     layer1.publish_dns()  # only now does layer1's Routing hold every stack's routes
     return app

@@ -162,12 +162,22 @@ def app_image(environment: Environment, repository: str, key: str) -> str:
     return f"{platform.registry}/{repository}:{tag}"
 
 
-def redis_prefix(environment: Environment) -> str:
-    """Key prefix the apps (and Celery) use in the shared Redis; the same rule as queue names.
+def redis_prefix(environment: Environment, key: str) -> str:
+    """Key prefix of catalog entry ``key`` in the shared Redis: ``<env>:<key>:``.
 
-    The original used the subdomain here and the stack name for queues (inventory 7.3); both are now the
-    environment name.
+    The original used the subdomain here and the stack name for queues (inventory 7.3). Each app now has
+    its own prefix, because its Redis user may touch only keys (and pub/sub channels) under it.
     """
+    return f"{environment.name}:{key}:"
+
+
+def app_identity(environment: Environment, key: str) -> str:
+    """The login of catalog entry ``key`` on the shared services (RabbitMQ, Redis): its service name."""
+    return platform_service_name(environment, key)
+
+
+def rabbitmq_vhost(environment: Environment) -> str:
+    """The environment's RabbitMQ virtual host; the apps' users have permissions only there."""
     return environment.name
 
 

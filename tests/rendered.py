@@ -8,9 +8,9 @@ command, args, env and healthcheck as synthesized, next to the files.
 
 Secret data is a Terraform expression over values that only exist at apply time (Vault KV reads, random
 passwords, DigitalOcean credentials). :func:`extract` evaluates the few functions our stacks use
-(``base64encode``, ``base64decode``, ``format``, ``join``, ``tostring``) and substitutes a *test value*
-for every such reference, derived from the reference text: two secrets reading the same Vault key get the
-same value, as they would on a real deploy. Every substitution is recorded in
+(``base64encode``, ``base64decode``, ``format``, ``join``, ``sha256``, ``tostring``) and substitutes a
+*test value* for every such reference, derived from the reference text: two secrets reading the same
+Vault key get the same value, as they would on a real deploy. Every substitution is recorded in
 :attr:`RenderedService.substitutions`, so a test can say which credential it uses. Any other expression
 raises: guessing could hide a wiring bug.
 
@@ -129,6 +129,8 @@ class _Expression:
             return base64.b64encode(str(args[0]).encode()).decode()
         if name == "base64decode" and len(args) == 1:
             return base64.b64decode(str(args[0])).decode()
+        if name == "sha256" and len(args) == 1:
+            return hashlib.sha256(str(args[0]).encode()).hexdigest()
         if name == "tostring" and len(args) == 1:
             return str(args[0])
         if name == "join" and len(args) == 2 and isinstance(args[1], list):

@@ -1,7 +1,7 @@
 """What a catalog entry may depend on from layer2, and the credentials each dependency brings along.
 
-A service that ``uses: [redis]`` always needs the Redis password, so the catalog does not list it again:
-the dependency implies the secret and the file it lands in. The names here are the stable names of the
+A service that ``uses: [redis]`` always needs its own Redis login, so the catalog does not list it again:
+the dependency implies the secrets and the files they land in. The names here are the stable names of the
 credentials layer2 generates; :mod:`sprocket_infra.platform_config.dependencies` maps each one to the
 Vault key layer2 publishes, and a test keeps the two in step.
 """
@@ -25,7 +25,10 @@ class Credential:
 
 
 CREDENTIALS: Mapping[Dependency, tuple[Credential, ...]] = {
-    "redis": (Credential(name="redis-password", file="redis-password"),),
+    "redis": (
+        Credential(name="redis-username", file="redis-username"),
+        Credential(name="redis-password", file="redis-password"),
+    ),
     "rabbitmq": (
         Credential(name="rabbitmq-username", file="rabbitmq-username"),
         Credential(name="rabbitmq-password", file="rabbitmq-password"),

@@ -100,7 +100,7 @@ class PlatformService(Construct):
     def _secrets(self, ctx: RenderContext, vault_secrets: VaultDockerSecrets) -> tuple[SecretFile, ...]:
         files = []
         for name, stem in sorted(ctx.entry.secret_files.items()):
-            ref = secret_ref(ctx.environment, ctx.layer2, name)
+            ref = secret_ref(ctx.environment, ctx.layer2, name, app=ctx.key)
             if ref is None:  # a dependency this environment does not offer
                 continue
             secret = vault_secrets.docker_secret(ref, owner=self.name, owner_id=ctx.key)

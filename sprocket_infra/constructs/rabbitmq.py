@@ -1,24 +1,34 @@
 """``RabbitMQ``: the platform's message broker, AMQP on the data network only.
 
-No ``guest``: RabbitMQ creates its first user from ``default_user``/``default_pass`` on an empty data
-directory, and that user is a generated administrator whose name and password live in Vault. The
-official image dropped its ``RABBITMQ_DEFAULT_*_FILE`` variables in 3.9 in favour of config files, and
-RabbitMQ reads every file in ``/etc/rabbitmq/conf.d``; so the credentials arrive as a Docker *secret*
-mounted there (``30-admin.conf``), next to the plain settings (``20-sprocket.conf``) delivered as a config.
+One identity per app. The broker loads a *definitions* file at every boot (``load_definitions``): the
+environment's vhost, a user per platform app with permissions on its own queues only (see
+:mod:`sprocket_infra.constructs.app_identities`), and the administrator, whose permissions are for
+operators (the management UI, ``rabbitmqctl``). No app holds the administrator's password any more: it
+lives in Vault outside the platform's reach (``infrastructure/<env>/rabbitmq``), while each app's login is
+kept under ``infrastructure/<env>/for-platform/apps/<key>/rabbitmq``.
+
+The definitions file carries plain passwords: RabbitMQ accepts ``password`` as well as ``password_hash``
+for a user, and its hash (base64 of a 4-byte salt followed by SHA-256 of salt and password) cannot be built
+from Terraform's functions, which return hex or base64 of a whole string, never of bytes joined. The file is
+a Docker secret, like the admin's config file it replaces, so the values are where they were before; the
+synthesized JSON holds only Vault references. Importing at every boot also means a rotated password takes
+effect when the broker restarts (a new Docker secret name rolls the service), which ``default_user`` never
+did. With definitions to load on boot, RabbitMQ seeds no default user, so there is no ``guest`` either.
+
 The management UI is routed behind the ``SprocketAdmin`` forward-auth rule; AMQP (5672) is never routed.
 Metrics come from the built-in Prometheus endpoint (15692), so Telegraf needs no broker credentials.
-
-``default_user`` only applies to an empty node: rotating the password later means
-``rabbitmqctl change_password`` as well as a new Vault value.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from constructs import Construct
 
 from sprocket_infra import naming
+from sprocket_infra.constructs.app_identities import RabbitMqClient
 from sprocket_infra.constructs.service_context import ServiceContext
 from sprocket_infra.constructs.swarm_service import (
     ConfigFile,
@@ -37,7 +47,11 @@ PROMETHEUS_PORT = 15692
 ADMIN_USER = "sprocket-admin"
 ADMIN_RULE = "SprocketAdmin"
 CONF_DIR = "/etc/rabbitmq/conf.d"
+DEFINITIONS_PATH = "/etc/rabbitmq/definitions.json"
+"""Outside ``conf.d``: RabbitMQ reads every file in that directory as configuration."""
 MEMORY_MIB = 1024
+_PASSWORD = "@password@"  # noqa: S105 - a placeholder
+"""Stands for a password while the definitions are built; ``%s`` (filled from Vault) in the template."""
 
 
 def broker_config(*, memory_mib: int) -> str:
@@ -58,35 +72,67 @@ def broker_config(*, memory_mib: int) -> str:
         "disk_free_limit.absolute = 1GB\n"
         "log.console = true\n"
         "log.console.level = info\n"
+        f"load_definitions = {DEFINITIONS_PATH}\n"
     )
+
+
+def definitions_template(*, vhost: str, admin: str, clients: Sequence[RabbitMqClient]) -> str:
+    """The definitions file as a ``format`` template: the administrator's password, then each client's.
+
+    Passwords are letters and digits (``Layer2Secrets.password``), so they need no JSON escaping; any
+    ``%`` in the JSON itself is doubled so ``format`` leaves it alone.
+    """
+    users = [{"name": admin, "password": _PASSWORD, "tags": ["administrator"]}]
+    users += [{"name": client.username, "password": _PASSWORD, "tags": []} for client in clients]
+    permissions = [{"user": admin, "vhost": vhost, "configure": ".*", "write": ".*", "read": ".*"}]
+    permissions += [
+        {
+            "user": client.username,
+            "vhost": vhost,
+            "configure": client.configure,
+            "write": client.write,
+            "read": client.read,
+        }
+        for client in clients
+    ]
+    document = {"users": users, "vhosts": [{"name": vhost}], "permissions": permissions}
+    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    return text.replace("%", "%%").replace(f'"{_PASSWORD}"', '"%s"')
 
 
 @dataclass(frozen=True, kw_only=True)
 class RabbitMqProps:
     context: ServiceContext
+    clients: Sequence[RabbitMqClient] = ()
+    """One user per app (``app_identities.rabbitmq_clients``). Left out: only the administrator."""
 
 
 class RabbitMq(Construct):
-    """Public attributes: ``endpoint`` (AMQP), ``login`` (the administrator, Vault keys)."""
+    """Public attributes: ``endpoint`` (AMQP), ``vhost``, ``login`` (the administrator, operators only),
+    ``logins`` (catalog key -> that app's own login, Vault keys the platform policy reads)."""
 
     def __init__(self, scope: Construct, construct_id: str, props: RabbitMqProps) -> None:
         super().__init__(scope, construct_id)
         context = props.context
         secrets = context.secrets
-        password = secrets.password("rabbitmq-admin")
-        kept = secrets.keep(
-            "rabbitmq",
-            {"username": ADMIN_USER, "password": password.result},
-            made_by=[password],
-            for_platform=True,
-        )
-        self.login = Login(username=kept["username"], password=kept["password"])
+        # The administrator keeps the password it had before (same random_password).
+        self.login = secrets.login("rabbitmq", ADMIN_USER, random_id="rabbitmq-admin")
+        self.logins: dict[str, Login] = {
+            client.key: secrets.login(
+                f"apps/{client.key}/rabbitmq",
+                client.username,
+                random_id=f"rabbitmq-app-{client.key}",
+                for_platform=True,
+            )
+            for client in props.clients
+        }
+        self.vhost = naming.rabbitmq_vhost(context.environment)
         self.endpoint = ServiceEndpoint(host=NAME, port=AMQP_PORT)
-        admin = context.secret_file(
+        definitions = context.secret_file(
             owner=NAME,
-            target=f"{CONF_DIR}/30-admin.conf",
-            template="default_user = %s\ndefault_pass = %s\ndefault_user_tags.administrator = true\n",
-            refs=[self.login.username, self.login.password],
+            target=DEFINITIONS_PATH,
+            template=definitions_template(vhost=self.vhost, admin=ADMIN_USER, clients=props.clients),
+            refs=[self.login.password, *(self.logins[client.key].password for client in props.clients)],
         )
         self.service = context.routing.route(
             self,
@@ -109,7 +155,7 @@ class RabbitMq(Construct):
                         content="[rabbitmq_management,rabbitmq_prometheus].\n",
                     ),
                 ],
-                secrets=[admin],
+                secrets=[definitions],
                 mounts=[VolumeMount(source=naming.service_volume(NAME), target="/var/lib/rabbitmq")],
                 placement=volume_placement(context.environment),
                 stateful=True,

@@ -49,8 +49,12 @@ class ServiceContext:
             mode=SECRET_MODE,
         )
 
-    def secret_file(self, *, owner: str, target: str, template: str, refs: Sequence[VaultKey]) -> SecretFile:
+    def secret_file(
+        self, *, owner: str, target: str, template: str, refs: Sequence[VaultKey], hashed: bool = False
+    ) -> SecretFile:
         """A file built around secret values (see :meth:`Layer2Secrets.docker_secret_file`) at ``target``."""
         name = target.rsplit("/", 1)[-1].replace(".", "-").replace("_", "-")
-        secret = self.secrets.docker_secret_file(owner=owner, name=name, template=template, refs=refs)
+        secret = self.secrets.docker_secret_file(
+            owner=owner, name=name, template=template, refs=refs, hashed=hashed
+        )
         return SecretFile(secret=secret, target=target, mode=SECRET_MODE)

@@ -54,21 +54,24 @@ def templated_secret(
     stem: str,
     template: str,
     values: Sequence[tuple[DataVaultKvSecretV2, VaultKey]],
+    hashed: bool = False,
 ) -> Secret:
     """A Docker secret holding ``template`` with each ``%s`` replaced by the next value read from Vault.
 
     For files that must carry a credential inside some syntax (``requirepass %s``, a YAML key). The
-    template is a raw string, so nothing in it is taken for a Terraform expression.
+    template is a raw string, so nothing in it is taken for a Terraform expression. ``hashed`` puts each
+    value's SHA-256 (hex) in its place instead, for servers that check a digest (Redis ACL ``#<hex>``).
     """
     if template.count("%s") != len(values):
         raise ValueError(f"secret file {stem}: {template.count('%s')} placeholders, {len(values)} values")
     reads = [read for read, _ in values]
+    filled = [read.data.lookup(ref.key) for read, ref in values]
     return Secret(
         scope,
         construct_id,
         name=naming.swarm_object_name(stem, version_tag(reads)),
         data=Fn.base64encode(
-            Fn.format(Fn.raw_string(template), [read.data.lookup(ref.key) for read, ref in values])
+            Fn.format(Fn.raw_string(template), [Fn.sha256(value) for value in filled] if hashed else filled)
         ),
         lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
     )

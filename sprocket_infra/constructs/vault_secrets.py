@@ -31,6 +31,7 @@ from constructs import Construct
 
 from sprocket_infra import naming
 from sprocket_infra.constructs.vault_docker_secrets import VaultDockerSecrets, VaultKey, templated_secret
+from sprocket_infra.endpoints import Login
 from sprocket_infra.vault.access import FOR_PLATFORM, INFRASTRUCTURE, KvMount, secret_path
 
 PASSWORD_LENGTH = 40
@@ -121,6 +122,15 @@ class Layer2Secrets(Construct):
             for key in values
         }
 
+    def login(self, folder: str, username: str, *, random_id: str, for_platform: bool = False) -> Login:
+        """A generated password for ``username``, kept with the name as ``username``/``password`` in
+        ``folder``. ``random_id`` names the ``random_password`` (its address: keep it stable)."""
+        made = self.password(random_id)
+        kept = self.keep(
+            folder, {"username": username, "password": made.result}, made_by=[made], for_platform=for_platform
+        )
+        return Login(username=kept["username"], password=kept["password"])
+
     def generated(self, folder: str, key: str, *, for_platform: bool = False) -> VaultSecretKey:
         """Shorthand: one random value kept alone under ``folder`` as ``key``."""
         made = self.password(naming.vault_key_name(folder, key))
@@ -133,10 +143,13 @@ class Layer2Secrets(Construct):
         self._read(ref)
         return self._reader.docker_secret(ref, owner=owner)
 
-    def docker_secret_file(self, *, owner: str, name: str, template: str, refs: Sequence[VaultKey]) -> Secret:
+    def docker_secret_file(
+        self, *, owner: str, name: str, template: str, refs: Sequence[VaultKey], hashed: bool = False
+    ) -> Secret:
         """A Docker secret holding ``template`` with each ``%s`` replaced by the next ref's value.
 
-        For files that must carry a credential inside some syntax (``requirepass %s``, ``neo4j/%s``).
+        For files that must carry a credential inside some syntax (``requirepass %s``, ``neo4j/%s``);
+        ``hashed`` writes each value's SHA-256 instead (see :func:`templated_secret`).
         """
         key = (owner, name)
         if key not in self._files:
@@ -146,6 +159,7 @@ class Layer2Secrets(Construct):
                 stem=f"{owner}-{name}",
                 template=template,
                 values=[(self._read(ref), ref) for ref in refs],
+                hashed=hashed,
             )
         return self._files[key]
 

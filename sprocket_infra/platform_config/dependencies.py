@@ -30,11 +30,13 @@ class Layer2Outputs(Protocol):
     @property
     def redis(self) -> ServiceEndpoint: ...
     @property
-    def redis_password(self) -> VaultKey: ...
+    def redis_logins(self) -> Mapping[str, Login]: ...
     @property
     def rabbitmq(self) -> ServiceEndpoint: ...
     @property
-    def rabbitmq_login(self) -> Login: ...
+    def rabbitmq_vhost(self) -> str: ...
+    @property
+    def rabbitmq_logins(self) -> Mapping[str, Login]: ...
     @property
     def influx(self) -> ServiceEndpoint: ...
     @property
@@ -79,30 +81,48 @@ def dependency_networks(layer2: Layer2Outputs) -> dict[Dependency, NamedNetwork]
     return dict.fromkeys(("redis", "rabbitmq", "influx"), layer2.data_network)
 
 
-def _bucket_key(pick: Callable[[Login], VaultKey]) -> Callable[[Layer2Outputs], VaultKey | None]:
-    return lambda layer2: None if layer2.bucket_login is None else pick(layer2.bucket_login)
+CredentialLookup = Callable[[Layer2Outputs, str], VaultKey | None]
+"""(layer2, catalog key of the app) -> the Vault key of one credential, or None where it is not offered."""
 
 
-def _database_password(layer2: Layer2Outputs) -> VaultKey | None:
+def _bucket_key(pick: Callable[[Login], VaultKey]) -> CredentialLookup:
+    return lambda layer2, _app: None if layer2.bucket_login is None else pick(layer2.bucket_login)
+
+
+def _own_login(
+    logins: Callable[[Layer2Outputs], Mapping[str, Login]], pick: Callable[[Login], VaultKey]
+) -> CredentialLookup:
+    """The app's own login on a shared service: layer2 makes one per app that uses the service."""
+
+    def lookup(layer2: Layer2Outputs, app: str) -> VaultKey | None:
+        login = logins(layer2).get(app)
+        return None if login is None else pick(login)
+
+    return lookup
+
+
+def _database_password(layer2: Layer2Outputs, _app: str) -> VaultKey | None:
     login = database_login(layer2)
     return None if login is None else login.password
 
 
-CREDENTIAL_KEYS: Mapping[str, Callable[[Layer2Outputs], VaultKey | None]] = {
-    "redis-password": lambda layer2: layer2.redis_password,
-    "rabbitmq-username": lambda layer2: layer2.rabbitmq_login.username,
-    "rabbitmq-password": lambda layer2: layer2.rabbitmq_login.password,
+CREDENTIAL_KEYS: Mapping[str, CredentialLookup] = {
+    "redis-username": _own_login(lambda layer2: layer2.redis_logins, lambda login: login.username),
+    "redis-password": _own_login(lambda layer2: layer2.redis_logins, lambda login: login.password),
+    "rabbitmq-username": _own_login(lambda layer2: layer2.rabbitmq_logins, lambda login: login.username),
+    "rabbitmq-password": _own_login(lambda layer2: layer2.rabbitmq_logins, lambda login: login.password),
     "database-password": _database_password,
     "s3-access-key-id": _bucket_key(lambda login: login.username),
     "s3-secret-access-key": _bucket_key(lambda login: login.password),
-    "influx-token": lambda layer2: layer2.influx_platform_token,
+    "influx-token": lambda layer2, _app: layer2.influx_platform_token,
 }
 """Stable credential name (see ``catalog.dependencies.CREDENTIALS``) -> where layer2 keeps it in Vault."""
 
 
-def credential_key(layer2: Layer2Outputs, secret: str) -> VaultKey | None:
-    """The Vault key of layer2 credential ``secret``, or None where the dependency is not offered."""
-    return CREDENTIAL_KEYS[secret](layer2)
+def credential_key(layer2: Layer2Outputs, secret: str, *, app: str) -> VaultKey | None:
+    """The Vault key of layer2 credential ``secret`` for catalog entry ``app``, or None where the
+    dependency is not offered."""
+    return CREDENTIAL_KEYS[secret](layer2, app)
 
 
 def credential_names() -> frozenset[str]:

@@ -58,7 +58,7 @@ def placeholder_values(ctx: RenderContext) -> Mapping[str, str]:
     layer2 = ctx.layer2
     values = {
         "self": ctx.service_name(ctx.key),
-        "redis.prefix": naming.redis_prefix(ctx.environment),
+        "redis.prefix": naming.redis_prefix(ctx.environment, ctx.key),
     }
     for name in ENDPOINT_DEPENDENCIES:
         endpoint: ServiceEndpoint = getattr(layer2, name)

@@ -15,8 +15,9 @@ from sprocket_infra.secrets.external import external_secrets
 from sprocket_infra.vault.access import PLATFORM
 
 
-def secret_ref(environment: Environment, layer2: Layer2Outputs, name: str) -> VaultKey | None:
-    """The Vault key holding secret ``name`` in ``environment``, or None where it does not exist."""
+def secret_ref(environment: Environment, layer2: Layer2Outputs, name: str, *, app: str) -> VaultKey | None:
+    """The Vault key holding catalog entry ``app``'s secret ``name`` in ``environment``, or None where it
+    does not exist. Credentials of shared services are the app's own (one login per app)."""
     if credential_owner(name) is not None:
-        return credential_key(layer2, name)
+        return credential_key(layer2, name, app=app)
     return external_secrets(environment, mount=PLATFORM)[name]

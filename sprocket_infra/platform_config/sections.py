@@ -10,7 +10,9 @@ they name, so the catalog check can prove those exist. Deliberate changes from t
   against the server's own CA where layer2 hands one out (``ssl.caFile``, a DigitalOcean cluster's);
 * ``bucketNames.replays`` is the replays bucket everywhere (image generation pointed it at the general one);
 * ``parsed_object_prefix`` and the Celery queue follow the environment (they were ``dev`` and
-  ``main-celery``), and Redis prefixes and queue names use the same environment name.
+  ``main-celery``), and queue names use the same environment name;
+* each app logs in to RabbitMQ (in the environment's vhost) and Redis as itself, and its Redis prefix
+  is its own (``<env>:<key>:``), the only keys its Redis user may touch.
 """
 
 from __future__ import annotations
@@ -45,8 +47,9 @@ def _logger(ctx: RenderContext) -> Settings:
     return {"logger": {"levels": list(ctx.environment.platform.log_levels)}}
 
 
-def _amqp_url(endpoint: ServiceEndpoint) -> str:
-    return f"amqp://{endpoint.host}:{text(endpoint.port)}?heartbeat=60"
+def _amqp_url(endpoint: ServiceEndpoint, vhost: str) -> str:
+    """The broker in the environment's vhost (a name of letters, digits and '-', so no escaping)."""
+    return f"amqp://{endpoint.host}:{text(endpoint.port)}/{vhost}?heartbeat=60"
 
 
 def _broker_files(ctx: RenderContext) -> Settings:
@@ -60,7 +63,7 @@ def _transport(ctx: RenderContext) -> Settings:
     queues = {f"{key}_queue": ctx.queue(key) for key in ctx.catalog.queues}
     return {
         "transport": {
-            "url": _amqp_url(ctx.layer2.rabbitmq),
+            "url": _amqp_url(ctx.layer2.rabbitmq, ctx.layer2.rabbitmq_vhost),
             "events_application_key": ctx.service_name(ctx.key),
             **_broker_files(ctx),
             **queues,
@@ -74,8 +77,9 @@ def _redis(ctx: RenderContext) -> Settings:
         "redis": {
             "host": redis.host,
             "port": redis.port,
-            "prefix": naming.redis_prefix(ctx.environment),
+            "prefix": naming.redis_prefix(ctx.environment, ctx.key),
             "secure": False,
+            "usernameFile": ctx.secret_path("redis-username"),
             "passwordFile": ctx.secret_path("redis-password"),
         }
     }
@@ -220,10 +224,11 @@ def _replay_parse(ctx: RenderContext) -> Settings:
     redis = ctx.layer2.redis
     settings: Settings = {
         "celery": {
-            "broker": _amqp_url(ctx.layer2.rabbitmq),
+            "broker": _amqp_url(ctx.layer2.rabbitmq, ctx.layer2.rabbitmq_vhost),
             "brokerUsernameFile": ctx.secret_path("rabbitmq-username"),
             "brokerPasswordFile": ctx.secret_path("rabbitmq-password"),
             "backend": f"redis://{redis.host}:{text(redis.port)}/0",
+            "backendUsernameFile": ctx.secret_path("redis-username"),
             "backendPasswordFile": ctx.secret_path("redis-password"),
             "queue": ctx.queue("celery"),
         },

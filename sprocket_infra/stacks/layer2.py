@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from constructs import Construct
 
 from sprocket_infra import naming, providers
+from sprocket_infra.catalog import Catalog, load_catalog
 from sprocket_infra.config import Environment
+from sprocket_infra.constructs.app_identities import rabbitmq_clients, redis_clients
 from sprocket_infra.constructs.docker_socket_proxy import DockerSocketProxy, DockerSocketProxyProps
 from sprocket_infra.constructs.forward_auth import DiscordForwardAuth, DiscordForwardAuthProps
 from sprocket_infra.constructs.grafana import Grafana, GrafanaProps
@@ -50,8 +52,18 @@ discovery (tasks, services, nodes, networks; it tails log files, so no container
 
 
 class Layer2Stack(SprocketStack):
-    def __init__(self, scope: Construct, environment: Environment, layer1: Layer1Stack) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        environment: Environment,
+        layer1: Layer1Stack,
+        *,
+        catalog: Catalog | None = None,
+    ) -> None:
+        """``catalog`` (default ``sprocket_infra/catalog/services.yaml``, as for the platform stack) says
+        which apps get their own login on RabbitMQ and Redis, and on which queues."""
         super().__init__(scope, "layer2", environment)
+        catalog = catalog or load_catalog()
         settings = environment.layer2
         providers.docker_provider(self)
         providers.random_provider(self)
@@ -151,17 +163,21 @@ class Layer2Stack(SprocketStack):
             "forward-auth",
             DiscordForwardAuthProps(context=context, client_secret=manual["forward-auth-client-secret"]),
         )
-        redis = Redis(self, "redis", RedisProps(context=context))
+        redis = Redis(self, "redis", RedisProps(context=context, clients=redis_clients(catalog, environment)))
         self.redis: ServiceEndpoint = redis.endpoint
         """Redis on the data network (``redis:6379``)."""
-        self.redis_password: VaultKey = redis.password
-        """Vault key of Redis's password (readable by the platform policy)."""
+        self.redis_logins: Mapping[str, Login] = redis.logins
+        """Catalog key -> that app's own Redis user (Vault keys the platform policy reads)."""
 
-        rabbitmq = RabbitMq(self, "rabbitmq", RabbitMqProps(context=context))
+        rabbitmq = RabbitMq(
+            self, "rabbitmq", RabbitMqProps(context=context, clients=rabbitmq_clients(catalog, environment))
+        )
         self.rabbitmq: ServiceEndpoint = rabbitmq.endpoint
         """AMQP on the data network (``rabbitmq:5672``)."""
-        self.rabbitmq_login: Login = rabbitmq.login
-        """The broker's administrator (Vault keys); there is no ``guest``."""
+        self.rabbitmq_vhost: str = rabbitmq.vhost
+        """The environment's vhost, the only one the apps' users have permissions in."""
+        self.rabbitmq_logins: Mapping[str, Login] = rabbitmq.logins
+        """Catalog key -> that app's own broker user (Vault keys); the administrator is for operators."""
 
         influx = InfluxDb(self, "influxdb", InfluxDbProps(context=context))
         self.influx: ServiceEndpoint = influx.endpoint
@@ -204,7 +220,8 @@ class Layer2Stack(SprocketStack):
                 influx_bucket=METRICS_BUCKET,
                 influx_password=influx.telegraf_password,
                 redis=redis.endpoint,
-                redis_password=redis.password,
+                redis_user=redis.monitoring_user,
+                redis_password=redis.monitoring.password,
                 rabbitmq_metrics=f"http://{rabbitmq.endpoint.host}:{PROMETHEUS_PORT}/metrics",
             ),
         )

@@ -185,8 +185,10 @@ def _catalog_variant(deployment: Deployment, change: str) -> dict[str, str]:
     if change == "route":
         services["core"]["routes"][0]["subdomain"] = "api-moved"
     elif change == "new-service":
+        # Modelled on an entry that uses no shared broker or Redis: one that does also gets its own users
+        # there, which is a layer2 change (applied before the platform can read the new login).
         services["e2e-added"] = {
-            **services["server-analytics"],
+            **services["web"],
             "repository": "e2e-added-service",
             "port": 3000,
             "routes": [{"subdomain": "e2e-added"}],

@@ -1,18 +1,20 @@
 """Redis and RabbitMQ started from their synthesized files, for their own tests and for Telegraf's.
 
-**Redis** from the synthesized ``redis.conf`` and its password secret, as the ``redis`` service would.
+**Redis** from the synthesized ``redis.conf`` and its ACL users secret, as the ``redis`` service would.
 
 Real parts: Debian's ``redis-server``/``redis-cli`` (``tools/debian-packages.txt``; 7.0 on Debian 12, while
 the image pins 8.2: every directive we render exists in both). The files are the ones
 ``tests/rendered.py`` writes from ``cdk.tf.json``, with these adaptations only:
 
 * ``port 6379`` -> a free port, ``bind * -::*`` -> ``bind 127.0.0.1`` (tests talk only to loopback);
-* ``dir /data`` and the ``include`` of ``/run/secrets/redis-auth.conf`` -> the same files under the temp root;
+* ``dir /data`` and the ``include`` of ``/run/secrets/redis-users.conf`` -> the same files under the temp
+  root;
 * the healthcheck's ``-p 6379`` and secret path, likewise.
 
-The password is the stand-in for the Vault value (``rendered.py`` substitutes it).
+The passwords are the stand-ins for the Vault values (``rendered.py`` substitutes them and evaluates the
+``sha256`` the ACL lines carry).
 
-**RabbitMQ** from the synthesized ``conf.d`` files, plugin list and admin secret of ``rabbitmq``.
+**RabbitMQ** from the synthesized ``conf.d`` files, plugin list and definitions secret of ``rabbitmq``.
 
 Real parts: Debian's ``rabbitmq-server`` and its CLI (``tools/debian-packages.txt``: 3.10 on Debian 12; the
 image pins 4.2, so a key only 4.x knows would go unnoticed here, while every key we render exists in
@@ -21,10 +23,11 @@ RabbitMQ's own variables for where they live (``RABBITMQ_CONFIG_FILES`` = the ``
 the image sets it; ``RABBITMQ_ENABLED_PLUGINS_FILE``). Adaptations:
 
 * the AMQP, management and Prometheus listeners -> free ports on 127.0.0.1;
+* ``load_definitions`` -> the definitions file under the temp root;
 * Erlang distribution and our own ``epmd`` -> free ports on 127.0.0.1 (the image's defaults would collide
   with anything else on this machine), a private node name, ``HOME`` (the cookie) and data directory.
 
-The admin login is the stand-in for the Vault values ``rendered.py`` substitutes.
+The logins are the stand-ins for the Vault values ``rendered.py`` substitutes.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,13 +52,15 @@ from tests.integration.processes import ServerProcess, free_port, port_open, run
 from tests.rendered import RenderedService, extract
 
 REDIS_CONFIG = "/usr/local/etc/redis/redis.conf"
-REDIS_AUTH = "/run/secrets/redis-auth.conf"
+REDIS_USERS = "/run/secrets/redis-users.conf"
+REDIS_PROBE_PASSWORD = "/run/secrets/redis-probe-password"
 REDIS_PORT = "6379"
 REDIS_START_TIMEOUT_S = 20.0
 RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
 CONF_D = "/etc/rabbitmq/conf.d"
 SETTINGS = f"{CONF_D}/20-sprocket.conf"
-ADMIN = f"{CONF_D}/30-admin.conf"
+DEFINITIONS = "/etc/rabbitmq/definitions.json"
+ADMIN_TAG = "administrator"
 PLUGINS = "/etc/rabbitmq/enabled_plugins"
 RABBITMQ_START_TIMEOUT_S = 90.0
 CLI_TIMEOUT_S = 60.0
@@ -77,11 +83,15 @@ class RunningRedis:
         self.process = process
         self.port = port
 
-    def cli(self, *command: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
-        """``redis-cli`` against the server; the password goes through ``REDISCLI_AUTH``, as in the probe."""
+    def cli(
+        self, *command: str, user: str | None = None, password: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``redis-cli`` against the server as ``user``; the password goes through ``REDISCLI_AUTH``, as in
+        the probe (no ``user``: Redis's ``default``)."""
         env = {"REDISCLI_AUTH": password} if password is not None else {}
+        login = ["--user", user] if user is not None else []
         return subprocess.run(
-            [_redis_binary("redis-cli"), "-h", "127.0.0.1", "-p", str(self.port), *command],
+            [_redis_binary("redis-cli"), "-h", "127.0.0.1", "-p", str(self.port), *login, *command],
             capture_output=True,
             text=True,
             timeout=10,
@@ -102,8 +112,8 @@ def redis_server(stacks: Stacks, environment: str, work: Path) -> Iterator[Runni
     rendered.adapt(REDIS_CONFIG, "dir /data\n", f"dir {data}\n", "volume -> temp dir")
     rendered.adapt(
         REDIS_CONFIG,
-        f"include {REDIS_AUTH}\n",
-        f"include {rendered.files[REDIS_AUTH]}\n",
+        f"include {REDIS_USERS}\n",
+        f"include {rendered.files[REDIS_USERS]}\n",
         "secret -> temp file",
     )
     program, *arguments = rendered.args
@@ -150,9 +160,18 @@ class RunningRabbit:
         except urllib.error.HTTPError as error:
             return error.code, None
 
+    def definitions(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.rendered.text(DEFINITIONS))
+        return loaded
+
+    def users(self) -> dict[str, str]:
+        """Every user in the definitions file -> its password (the stand-in values)."""
+        return {user["name"]: user["password"] for user in self.definitions()["users"]}
+
     def login(self) -> tuple[str, str]:
-        settings = dict(line.split(" = ", 1) for line in self.rendered.text(ADMIN).splitlines())
-        return settings["default_user"], settings["default_pass"]
+        """The administrator's name and password, from the definitions file."""
+        (admin,) = [user for user in self.definitions()["users"] if ADMIN_TAG in user["tags"]]
+        return admin["name"], admin["password"]
 
 
 def _listen(rendered: RenderedService, key: str, container_port: int) -> int:
@@ -180,6 +199,12 @@ def rabbitmq_server(stacks: Stacks, environment: str, work: Path) -> Iterator[Ru
         "listeners.tcp.default = 5672\n",
         f"listeners.tcp.default = 127.0.0.1:{amqp}\n",
         "free port on loopback",
+    )
+    rendered.adapt(
+        SETTINGS,
+        f"load_definitions = {DEFINITIONS}\n",
+        f"load_definitions = {rendered.files[DEFINITIONS]}\n",
+        "secret -> temp file",
     )
     management = _listen(rendered, "management", 15672)
     prometheus = _listen(rendered, "prometheus", 15692)

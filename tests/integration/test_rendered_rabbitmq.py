@@ -1,4 +1,4 @@
-"""RabbitMQ from the synthesized ``conf.d``, plugin list and admin secret (``rendered_servers``).
+"""RabbitMQ from the synthesized ``conf.d``, plugin list and definitions secret (``rendered_servers``).
 
 The healthcheck passes, the admin from the secret logs in and ``guest`` does not, Prometheus answers,
 settings read back as rendered and the memory alarm is sized from the service's limit.
@@ -40,7 +40,7 @@ def test_healthcheck_passes(rabbit: RunningRabbit) -> None:
 
 def test_admin_from_the_secret_logs_in_and_guest_does_not(rabbit: RunningRabbit) -> None:
     username, password = rabbit.login()
-    assert username == rabbit.rendered.value_of('.data["username"]')
+    assert password == rabbit.rendered.value_of("read-infrastructure-rabbitmq_")
     status, body = rabbit.management("/api/whoami", username, password)
     assert status == 200
     assert isinstance(body, dict)

@@ -20,8 +20,8 @@ from tests.synth_json import mounted_file, resources, service_labels, services
 
 # service name -> (image setting, secret files it must mount, volume it must keep its state on)
 EXPECTED = {
-    "redis": ("redis", {"/run/secrets/redis-auth.conf"}, "redis-data"),
-    "rabbitmq": ("rabbitmq", {"/etc/rabbitmq/conf.d/30-admin.conf"}, "rabbitmq-data"),
+    "redis": ("redis", {"/run/secrets/redis-users.conf", "/run/secrets/redis-probe-password"}, "redis-data"),
+    "rabbitmq": ("rabbitmq", {"/etc/rabbitmq/definitions.json"}, "rabbitmq-data"),
     "influxdb": (
         "influxdb",
         {"/run/secrets/influx-admin-password", "/run/secrets/influx-admin-token"},
@@ -102,18 +102,22 @@ def test_no_secret_on_any_command_line_or_in_any_env_value(
     assert offenders == []
 
 
-def test_redis_reads_its_password_from_an_included_secret_file(synth_stacks: Callable[[str], Stacks]) -> None:
+def test_redis_reads_its_users_from_an_included_secret_file_of_digests(
+    synth_stacks: Callable[[str], Stacks],
+) -> None:
     layer2 = synth_stacks("prod")["layer2"]
     redis = services(layer2)["redis"]
     config = mounted_file(layer2, redis, "/usr/local/etc/redis/redis.conf")
-    assert "include /run/secrets/redis-auth.conf" in config.splitlines()
+    assert "include /run/secrets/redis-users.conf" in config.splitlines()
     assert "requirepass" not in config
-    auth = next(
+    users = next(
         secret
         for secret in resources(layer2, DockerSecret.TF_RESOURCE_TYPE).values()
-        if secret["name"].startswith("redis-redis-auth-conf")
+        if secret["name"].startswith("redis-redis-users-conf")
     )
-    assert auth["data"].startswith('${base64encode(format("requirepass %s\\n", data.vault_kv_secret_v2.')
+    assert users["data"].startswith('${base64encode(format("user default off ')
+    # Every password goes in as its SHA-256, never as the value.
+    assert users["data"].count("sha256(data.vault_kv_secret_v2.") == users["data"].count("#%s")
 
 
 def test_amqp_is_never_routed_and_admin_uis_sit_behind_forward_auth(

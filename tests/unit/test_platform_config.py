@@ -120,8 +120,9 @@ def test_queues_and_redis_keys_carry_the_environment(synth_stacks: SynthStacks, 
     core = settings(synth_stacks, environment, "core")
     assert core["transport"]["matchmaking_queue"] == f"{environment}-matchmaking"
     assert core["transport"]["image_generation_queue"] == f"{environment}-ig"
-    assert core["transport"]["url"] == "amqp://rabbitmq:5672?heartbeat=60"
-    assert core["redis"]["prefix"] == environment
+    assert core["transport"]["url"] == f"amqp://rabbitmq:5672/{environment}?heartbeat=60"
+    assert core["redis"]["prefix"] == f"{environment}:core:"
+    assert core["redis"]["usernameFile"] == "/app/secret/redis-username.txt"
 
 
 @pytest.mark.parametrize("environment", ["local", "lan", "prod"])
@@ -132,6 +133,8 @@ def test_celery_uses_the_transport_queue_and_no_password_in_its_urls(
     assert replay["celery"]["queue"] == replay["transport"]["celery_queue"] == f"{environment}-celery"
     assert replay["celery"]["backend"] == "redis://redis:6379/0"
     assert replay["celery"]["backendPasswordFile"] == "/app/secret/redis-password.txt"
+    assert replay["celery"]["backendUsernameFile"] == "/app/secret/redis-username.txt"
+    assert replay["celery"]["broker"] == f"amqp://rabbitmq:5672/{environment}?heartbeat=60"
 
 
 def test_replays_go_to_the_replays_bucket_under_the_environment_prefix(synth_stacks: SynthStacks) -> None:

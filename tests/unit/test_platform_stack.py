@@ -260,11 +260,12 @@ def test_a_new_catalog_entry_becomes_a_complete_service(tmp_path: Path) -> None:
     assert labels["traefik.http.services.local-leaderboard.loadbalancer.server.port"] == "4000"
     assert secret_files(body) == {
         "/app/secret/steam-key.txt",
+        "/app/secret/redis-username.txt",
         "/app/secret/redis-password.txt",
         "/app/secret/rabbitmq-username.txt",
         "/app/secret/rabbitmq-password.txt",
     }
     settings = json.loads(mounted_file(stack, body, "/app/config/production.json"))
-    assert settings["redis"]["prefix"] == "local"
+    assert settings["redis"]["prefix"] == "local:leaderboard:"
     assert settings["transport"]["events_queue"] == "local-events"
     assert on_network(body, DATA)

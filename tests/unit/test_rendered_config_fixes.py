@@ -6,6 +6,7 @@ from regressing in a plain ``make test`` without any server.
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -55,7 +56,7 @@ def test_telegraf_agent_uses_options_telegraf_knows(
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_telegraf_sends_redis_the_password_redis_requires(
+def test_telegraf_sends_redis_the_login_redis_requires(
     environment: str, synth_stacks: Callable[[str], Stacks], tmp_path: Path
 ) -> None:
     """The Redis input's ``password`` is no secret-store option: ``@{docker:redis_password}`` went to Redis
@@ -68,8 +69,10 @@ def test_telegraf_sends_redis_the_password_redis_requires(
     assert "@{docker:redis" not in telegraf.text("/etc/telegraf/telegraf.conf")
     (section,) = tomllib.loads(telegraf.text("/etc/telegraf/telegraf.d/redis.conf"))["inputs"]["redis"]
     assert section["servers"] == ["tcp://redis:6379"]
-    assert f"requirepass {section['password']}\n" == redis.text("/run/secrets/redis-auth.conf")
-    assert section["password"] == telegraf.value_of("-redis_")
+    # Redis holds the digest of exactly the password Telegraf sends, for the user Telegraf names.
+    digest = hashlib.sha256(section["password"].encode()).hexdigest()
+    assert f"user {section['username']} on #{digest} " in redis.text("/run/secrets/redis-users.conf")
+    assert section["password"] == telegraf.value_of("-redis-monitoring_")
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)

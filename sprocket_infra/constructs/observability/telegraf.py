@@ -7,7 +7,8 @@ shared admin token. Here every input names the service it reads, on the network 
   under ``/hostfs``;
 * containers and Swarm services through the monitoring socket proxy (read-only; Telegraf never sees
   ``docker.sock``);
-* Redis at ``redis:6379`` with its password, RabbitMQ through its Prometheus endpoint (no broker login).
+* Redis at ``redis:6379`` as its monitoring-only user (``INFO``), RabbitMQ through its Prometheus
+  endpoint (no broker login).
 
 The InfluxDB password comes from Telegraf's Docker secret store (``@{docker:<file>}`` reads
 ``/run/secrets/<file>``). The Redis input takes no secret-store reference (its ``password`` is a plain
@@ -101,9 +102,13 @@ def telegraf_config(*, docker_host: str, influx: ServiceEndpoint, bucket: str, r
 """
 
 
-def redis_input(redis: ServiceEndpoint) -> str:
-    """The Redis input as a ``format`` template for the password (alphanumeric, so a TOML literal string)."""
-    return f"[[inputs.redis]]\n  servers = [\"tcp://{redis.host}:{redis.port}\"]\n  password = '%s'\n"
+def redis_input(redis: ServiceEndpoint, username: str) -> str:
+    """The Redis input as a ``format`` template for the monitoring user's password (letters and digits, so a
+    TOML literal string, like the name). That user may run ``INFO`` and nothing else."""
+    return (
+        f'[[inputs.redis]]\n  servers = ["tcp://{redis.host}:{redis.port}"]\n'
+        f"  username = '{username}'\n  password = '%s'\n"
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,6 +120,8 @@ class TelegrafProps:
     influx_bucket: str
     influx_password: VaultKey
     redis: ServiceEndpoint
+    redis_user: str
+    """Redis's monitoring-only user (``INFO``)."""
     redis_password: VaultKey
     rabbitmq_metrics: str
     """URL of RabbitMQ's Prometheus endpoint."""
@@ -158,7 +165,7 @@ class Telegraf(Construct):
                     context.secret_file(
                         owner=NAME,
                         target=f"{CONFIG_DIR}/redis.conf",
-                        template=redis_input(props.redis),
+                        template=redis_input(props.redis, props.redis_user),
                         refs=[props.redis_password],
                     ),
                 ],
