@@ -35,7 +35,7 @@ def test_first_run_writes_each_secret_once_with_all_its_keys() -> None:
 
     assert report.ok
     assert set(_statuses(report.entries).values()) == {Status.WRITTEN}
-    assert len(store.writes) == len(MANIFEST.by_secret()) == 10
+    assert len(store.writes) == len(MANIFEST.by_secret()) == 11
     assert store.current("platform", "local/manual/oauth/google") == {
         "clientId": "v-google_client_id",
         "clientSecret": "v-google_client_secret",
