@@ -20,7 +20,7 @@ from tests.e2e.engine import require_tools
 from tests.unit.test_literal_strings import synth_poisoned
 from tools.e2e_tools import BIN, CLI_CONFIG
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]  # needs the OpenTofu `make e2e-tools` builds
 
 STACKS = ("layer2", "platform")
 """Where the poisoned fields land (forward-auth's command; the catalog's services)."""
