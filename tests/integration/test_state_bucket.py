@@ -122,6 +122,7 @@ def _tofu(directory: Path, *args: str, ok: bool = True) -> subprocess.CompletedP
     return result
 
 
+@pytest.mark.e2e  # needs the OpenTofu `make e2e-tools` builds
 def test_opentofu_writes_locked_encrypted_versioned_state(
     endpoint: str, synth_stacks: Callable[[str], Stacks], tmp_path: Path
 ) -> None:
