@@ -15,7 +15,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from cdktf import DataResource, ITerraformDependable, LocalExecProvisioner
+from cdktf import ITerraformDependable, LocalExecProvisioner, TerraformResource
 from constructs import Construct
 
 from sprocket_infra.config.hosts import Node
@@ -59,11 +59,12 @@ class NodeLabels(Construct):
             if not node.labels:
                 continue
             remove = label_command(node.name, node.labels, remove=True)
-            DataResource(
+            # A plain ``terraform_data`` resource: cdktf's DataResource class runs ``terraform version``
+            # at synth to check for 1.4+, which a machine with only OpenTofu (or no engine) fails.
+            labels = TerraformResource(
                 self,
                 node.name,
-                input={"node": node.name, "remove": remove},
-                triggers_replace={"labels": dict(sorted(node.labels.items()))},
+                terraform_resource_type="terraform_data",
                 depends_on=[props.made_by[node.name]] if node.name in props.made_by else None,
                 provisioners=[
                     LocalExecProvisioner(
@@ -80,3 +81,5 @@ class NodeLabels(Construct):
                     ),
                 ],
             )
+            labels.add_override("input", {"node": node.name, "remove": remove})
+            labels.add_override("triggers_replace", {"labels": dict(sorted(node.labels.items()))})
