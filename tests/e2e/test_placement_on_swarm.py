@@ -217,13 +217,14 @@ def test_swarm_schedules_by_the_labels_and_the_per_node_limit(deployed: Deployme
     _wait(
         swarm,
         lambda: (
-            1 in running_slots(swarm, "e2e-over-limit", node_id)
+            len(running_slots(swarm, "e2e-over-limit", node_id)) == 1
             and bool(pending(swarm, "e2e-over-limit", "max replicas per node"))
         ),
-        "the second task of a one-per-node service to wait for another node, the first running",
+        # Swarm picks which slot runs; either one does, the other waits for a second node.
+        "one task of a one-per-node service running, the other waiting for another node",
         "e2e-over-limit",
     )
-    assert 2 not in running_slots(swarm, "e2e-over-limit", node_id)
+    assert len(running_slots(swarm, "e2e-over-limit", node_id)) == 1
 
 
 def test_the_second_plan_is_empty(deployed: Deployment) -> None:
