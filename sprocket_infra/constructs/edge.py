@@ -57,7 +57,6 @@ class RecordedRoute:
 
 @dataclass(frozen=True)
 class _Claim:
-    host: str
     path_prefix: str | None
     tcp: bool
 
@@ -82,7 +81,7 @@ class Routing:
         # over every earlier claim, so building a catalog of n routes stays linear in n.
         self._claims: dict[str, list[tuple[_Claim, RecordedRoute]]] = {}
         self._names: dict[str, RecordedRoute] = {}
-        self._routes: list[RecordedRoute] = []
+        """Every recorded route by router name, in the order the stacks attached them."""
         # Each read of a construct's attribute is a round trip to the jsii kernel: read once, reused.
         self._ingress_name: str | None = None
         self._stack_names: dict[TerraformStack, str] = {}
@@ -90,7 +89,7 @@ class Routing:
     @property
     def routes(self) -> tuple[RecordedRoute, ...]:
         """Every route recorded so far, in the order the stacks attached them."""
-        return tuple(self._routes)
+        return tuple(self._names.values())
 
     def middleware(self, rule: str) -> str:
         """The shared forward-auth middleware admitting members of ``rule``; refuses an undefined rule."""
@@ -177,6 +176,5 @@ class Routing:
                         f"{recorded.origin}: host {host!r} is already routed by {owner.origin} "
                         f"(service {owner.service}, router {owner.route.name}); one host, one owner"
                     )
-            claims.append((_Claim(host=host, path_prefix=prefix, tcp=tcp), recorded))
+            claims.append((_Claim(path_prefix=prefix, tcp=tcp), recorded))
         self._names[route.name] = recorded
-        self._routes.append(recorded)
