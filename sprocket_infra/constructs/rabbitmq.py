@@ -117,15 +117,7 @@ class RabbitMq(Construct):
         secrets = context.secrets
         # The administrator keeps the password it had before (same random_password).
         self.login = secrets.login("rabbitmq", ADMIN_USER, random_id="rabbitmq-admin")
-        self.logins: dict[str, Login] = {
-            client.key: secrets.login(
-                f"apps/{client.key}/rabbitmq",
-                client.username,
-                random_id=f"rabbitmq-app-{client.key}",
-                for_platform=True,
-            )
-            for client in props.clients
-        }
+        self.logins: dict[str, Login] = secrets.app_logins("rabbitmq", props.clients)
         self.vhost = naming.rabbitmq_vhost(context.environment)
         self.endpoint = ServiceEndpoint(host=NAME, port=AMQP_PORT)
         definitions = context.secret_file(

@@ -101,15 +101,7 @@ class Redis(Construct):
         self.admin = secrets.login("redis", ADMIN_USER, random_id="redis-password")
         self.monitoring_user = MONITORING_USER
         self.monitoring = secrets.login("redis-monitoring", MONITORING_USER, random_id="redis-monitoring")
-        self.logins: dict[str, Login] = {
-            client.key: secrets.login(
-                f"apps/{client.key}/redis",
-                client.username,
-                random_id=f"redis-app-{client.key}",
-                for_platform=True,
-            )
-            for client in props.clients
-        }
+        self.logins: dict[str, Login] = secrets.app_logins("redis", props.clients)
         self.endpoint = ServiceEndpoint(host=NAME, port=PORT)
         probe = (
             f'REDISCLI_AUTH="$(cat {SECRETS_DIR}/{PROBE_PASSWORD_FILE})" '

@@ -19,8 +19,9 @@ Synthesized JSON only ever holds references (``${random_password...}``, ``${data
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from cdktf import Fn, TerraformResource, TerraformResourceLifecycle
 from cdktf_cdktf_provider_docker.secret import Secret
@@ -55,6 +56,15 @@ class VaultSecretKey:
     def address(self) -> str:
         """``<mount>/<path>#<key>``, safe to print."""
         return f"{self.mount.path}/{self.path}#{self.key}"
+
+
+class AppUser(Protocol):
+    """An app's identity on a shared service: its catalog key and its user name there."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def username(self) -> str: ...
 
 
 class Layer2Secrets(Construct):
@@ -120,6 +130,19 @@ class Layer2Secrets(Construct):
                 name=naming.vault_key_name(folder, key), mount=INFRASTRUCTURE, path=path, key=key
             )
             for key in values
+        }
+
+    def app_logins(self, service: str, clients: Iterable[AppUser]) -> dict[str, Login]:
+        """One generated login per app on ``service`` (``rabbitmq``, ``redis``), kept for the platform under
+        ``apps/<key>/<service>``; the ``random_password`` of each is ``<service>-app-<key>``."""
+        return {
+            client.key: self.login(
+                f"apps/{client.key}/{service}",
+                client.username,
+                random_id=f"{service}-app-{client.key}",
+                for_platform=True,
+            )
+            for client in clients
         }
 
     def login(self, folder: str, username: str, *, random_id: str, for_platform: bool = False) -> Login:
