@@ -12,7 +12,18 @@ import re
 from sprocket_infra.config import Environment, RoutingConfig
 
 INGRESS_NETWORK = "traefik-ingress"
-"""The overlay Traefik reaches services on; a fixed name, because labels name it (traefik.swarm.network)."""
+"""Traefik's default network (static ``providers.swarm.network``). No service joins it since ADR 13: every
+route's ``traefik.swarm.network`` label names the route's own edge network (:func:`edge_network`)."""
+
+
+def edge_network(key: str) -> str:
+    """The overlay only Traefik and backend ``key`` (a service, or a platform zone) join: ``<key>-edge``."""
+    return f"{key}-edge"
+
+
+def platform_zone(environment: Environment, purpose: str) -> str:
+    """Edge key of the routed catalog entries of platform network ``purpose`` (``<env>-<purpose>``)."""
+    return platform_network(environment, purpose)
 
 SOCKET_PROXY_NETWORK = "docker-socket-proxy"
 """Private overlay between Traefik and the socket proxy: nothing else may reach the Docker API."""
@@ -68,6 +79,16 @@ def service_volume(service: str, contents: str = "data") -> str:
 def forward_auth_middleware(rule: str) -> str:
     """Name of the shared forward-auth middleware that admits members of Discord rule ``rule``."""
     return f"auth-{rule.lower()}"
+
+
+def route_middleware(owner: str, purpose: str) -> str:
+    """Name of a middleware one router or shared middleware defines for itself, e.g. ``vault-allow``:
+    prefixed with its owner's name, so two owners never define the same middleware."""
+    return f"{owner}-{purpose}"
+
+
+SECURITY_HEADERS_MIDDLEWARE = "security-headers"
+"""The response-header middleware every router of the routed entrypoint runs (Traefik's dynamic file)."""
 
 
 def queue_name(environment: Environment, queue: str) -> str:

@@ -89,6 +89,9 @@ TOOLS = (
     ),
     # Lints .github/workflows in `make lint`.
     Tool("actionlint", link=True),
+    # Let's Encrypt's ACME test server: lan's certificate resolver is pointed at it to prove that Traefik
+    # obtains and serves a certificate from the synthesized static config (test_lan_tls.py).
+    Tool("pebble"),
 )
 
 
