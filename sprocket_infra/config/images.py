@@ -28,6 +28,9 @@ class Layer2Images(Strict):
     gatus: ImageRef
     n8n: ImageRef
     neo4j: ImageRef
+    postgres_client: ImageRef = Field(
+        description="Runs psql to apply the PostgreSQL grants (managed and existing clusters only)."
+    )
     forward_auth: ImageRef = Field(description="Discord forward-auth image; pin the digest you actually run.")
 
 
