@@ -87,6 +87,11 @@ def route_middleware(owner: str, purpose: str) -> str:
     return f"{owner}-{purpose}"
 
 
+def login_router(route: str) -> str:
+    """Name of the rate-limited router that takes a route's login paths (e.g. ``vault-login``)."""
+    return f"{route}-login"
+
+
 SECURITY_HEADERS_MIDDLEWARE = "security-headers"
 """The response-header middleware every router of the routed entrypoint runs (Traefik's dynamic file)."""
 
