@@ -247,6 +247,11 @@ TRAEFIK_DASHBOARD_ROUTER = "traefik-dashboard"
 VAULT_SERVICE = "vault"
 
 
+def vault_login_quota(mount: str) -> str:
+    """Name of the rate-limit quota on ``auth/<mount>/login`` (``approle`` -> ``login-approle``)."""
+    return f"login-{mount}"
+
+
 def forward_auth_address(rule: str) -> str:
     """Where Traefik asks whether a request may pass ``rule``: an overlay address, never public DNS."""
     return f"http://{FORWARD_AUTH_SERVICE}:{FORWARD_AUTH_PORT}/login?rule={rule}"
