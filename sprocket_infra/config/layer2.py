@@ -48,6 +48,13 @@ class Layer2VaultConfig(Strict):
     github_token_max_ttl_s: Count = Field(24 * 3600, ge=300, description="Longest a GitHub token renews to.")
     deploy_token_ttl_s: Count = Field(3600, ge=300, description="TTL of deploy tokens (token roles).")
     deploy_token_max_ttl_s: Count = Field(4 * 3600, ge=300, description="Longest a deploy token renews to.")
+    login_rate_limit: Count = Field(
+        10,
+        ge=1,
+        description="Logins one client address may attempt per login_rate_interval_s on each login path "
+        "(AppRole, GitHub); more get 429. Left out: 10.",
+    )
+    login_rate_interval_s: Count = Field(60, ge=1, description="Window of login_rate_limit. Left out: 60.")
     database_engine: Flag = Field(
         False,
         description="Mount the 'database' secrets engine on the managed PostgreSQL cluster (short-lived "
