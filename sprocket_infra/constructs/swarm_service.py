@@ -22,6 +22,7 @@ from cdktf_cdktf_provider_docker.service import (
     ServiceLabels,
     ServiceTaskSpecContainerSpecConfigs,
     ServiceTaskSpecContainerSpecMounts,
+    ServiceTaskSpecContainerSpecMountsTmpfsOptions,
     ServiceTaskSpecContainerSpecSecrets,
 )
 from constructs import Construct
@@ -118,6 +119,18 @@ class BindMount:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TmpfsMount:
+    """Memory-backed scratch space, for a server that writes outside its volume under a read-only root.
+
+    Swarm creates it empty at every task start, owned by root with mode 1777 (the kernel's default when
+    no mode is given), so a non-root service can write into it."""
+
+    target: str
+    size_mib: int = 64
+    """Upper bound; writes beyond it fail with ENOSPC. It counts towards the task's memory limit."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class PublishedPort:
     target: int
     published: int
@@ -158,7 +171,7 @@ class SwarmServiceProps:
     args: Sequence[str] | None = None
     configs: Sequence[ConfigFile] = ()
     secrets: Sequence[SecretFile] = ()
-    mounts: Sequence[VolumeMount | BindMount] = ()
+    mounts: Sequence[VolumeMount | BindMount | TmpfsMount] = ()
     ports: Sequence[PublishedPort] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
     """Service-level labels (Traefik reads these, not container labels)."""
@@ -174,7 +187,9 @@ class SwarmServiceProps:
     ``stop-first`` for services where two running tasks would do the work twice (a Discord bot)."""
     hostname: str | None = None
     user: str | None = None
+    """``uid:gid`` the process runs as. Left out: the image's ``USER`` (often root)."""
     read_only: bool = False
+    """Read-only root filesystem; writes go only to volumes and tmpfs mounts."""
     cap_drop: Sequence[str] = ()
     """Linux capabilities removed (``ALL`` for every one). Left out: Docker's default set stays."""
     cap_add: Sequence[str] = ()
@@ -361,7 +376,13 @@ def swarm_duration(seconds: int) -> str:
     return text.removesuffix("h0m") + "h" if text.endswith("h0m") else text
 
 
-def _mount(mount: VolumeMount | BindMount) -> ServiceTaskSpecContainerSpecMounts:
+def _mount(mount: VolumeMount | BindMount | TmpfsMount) -> ServiceTaskSpecContainerSpecMounts:
+    if isinstance(mount, TmpfsMount):
+        return ServiceTaskSpecContainerSpecMounts(
+            type="tmpfs",
+            target=literal(mount.target),
+            tmpfs_options=ServiceTaskSpecContainerSpecMountsTmpfsOptions(size_bytes=mount.size_mib * _MIB),
+        )
     kind = "volume" if isinstance(mount, VolumeMount) else "bind"
     return ServiceTaskSpecContainerSpecMounts(
         type=kind, source=literal(mount.source), target=literal(mount.target), read_only=mount.read_only
