@@ -1,18 +1,47 @@
 """Traefik v3 routes as typed values, and the pure functions that turn them into Swarm service labels.
 
-A service declares *what* it serves (hosts, port, middlewares); the environment decides *how* (plain HTTP
-on ``web``, or TLS on ``websecure`` with the ACME resolver, with the HTTP->HTTPS redirect done once on the
-entrypoint). Nothing else in the code base writes a ``traefik.*`` label by hand.
+A service declares *what* it serves (hosts, port, middlewares, who may connect, how fast); the environment
+decides *how* (plain HTTP on ``web``, or TLS on ``websecure`` with the ACME resolver, with the HTTP->HTTPS
+redirect done once on the entrypoint). Nothing else in the code base writes a ``traefik.*`` label by hand.
+
+A route's own guards are middlewares defined on the routed service's labels and named after the route
+(:func:`naming.route_middleware`): ``<route>-allow`` (``ipAllowList``) and ``<route>-ratelimit``
+(``rateLimit``). Traefik runs a router's middlewares in the order listed: the allow-list first (a stranger
+costs nothing more), then the rate limit, then forward-auth.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sprocket_infra import naming
 from sprocket_infra.config import AcmeConfig
+
+
+@dataclass(frozen=True, kw_only=True)
+class RateLimit:
+    """Traefik ``rateLimit``: a token bucket per client IP; a request finding it empty gets 429."""
+
+    average: int
+    """Requests per ``period_s`` a client may keep sending."""
+    burst: int
+    """Requests a client may send at once before ``average`` applies."""
+    period_s: int = 1
+    """The period ``average`` counts over. Left out: one second."""
+
+    def __post_init__(self) -> None:
+        if self.average < 1 or self.burst < 1 or self.period_s < 1:
+            raise ValueError(f"rate limit {self}: average, burst and period_s must be at least 1")
+
+
+LOGIN_RATE_LIMIT = RateLimit(average=30, period_s=60, burst=30)
+"""Login and OAuth-callback paths (Vault's ``/v1/auth/``, the forward-auth host): 30 attempts per minute
+per client, enough for an operator's deploys and a person logging in, far too few to guess credentials."""
+GUARDED_RATE_LIMIT = RateLimit(average=20, burst=100)
+"""Routers behind forward-auth: every request there costs an auth check (and the auth service may ask
+Discord). A page load of an admin UI fits in the burst; a flood from one client gets 429 first."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,11 +60,16 @@ class HttpRoute:
     service: str | None = None
     """Route to another Traefik service, e.g. ``api@internal``. Left out: this route's own service.
     ``port`` is still required then: Traefik's Swarm provider insists on one per routed service."""
+    allow_from: tuple[str, ...] = ()
+    """CIDRs whose clients may use the router; others get 403 from Traefik. Left out: every client."""
+    rate_limit: RateLimit | None = None
+    """Requests per client IP before Traefik answers 429. Left out: no limit of the route's own."""
 
     def __post_init__(self) -> None:
         naming.check_router_name(self.name)
         _check_hosts(self.name, self.hosts)
         _check_port(self.name, self.port)
+        _check_cidrs(self.name, self.allow_from)
         if self.path_prefix is not None and not self.path_prefix.startswith("/"):
             raise ValueError(f"route {self.name}: path_prefix must start with '/' (got {self.path_prefix!r})")
 
@@ -47,14 +81,25 @@ class TcpRoute:
     name: str
     hosts: tuple[str, ...]
     port: int
+    allow_from: tuple[str, ...] = ()
+    """CIDRs whose clients may connect; Traefik closes other connections. Left out: every client."""
 
     def __post_init__(self) -> None:
         naming.check_router_name(self.name)
         _check_hosts(self.name, self.hosts)
         _check_port(self.name, self.port)
+        _check_cidrs(self.name, self.allow_from)
 
 
 Route = HttpRoute | TcpRoute
+
+
+def login_paths(route: HttpRoute, path_prefix: str, limit: RateLimit = LOGIN_RATE_LIMIT) -> HttpRoute:
+    """A second router for ``route``'s hosts, narrowed to ``path_prefix`` and rate limited by ``limit``.
+
+    Traefik prefers the longer rule, so the prefix router takes those paths from ``route``; it keeps the
+    route's port, allow-list and middlewares (and its ``service`` when it names another one)."""
+    return replace(route, name=naming.login_router(route.name), path_prefix=path_prefix, rate_limit=limit)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,7 +107,9 @@ class ForwardAuthMiddleware:
     """A shared forward-auth middleware: Traefik asks ``address`` before passing a request on.
 
     Defined once, on the auth service's labels; routers elsewhere refer to it by ``name`` (with the
-    ``@swarm`` provider suffix).
+    ``@swarm`` provider suffix). With ``rate_limit``, ``name`` is a chain of ``<name>-ratelimit`` and the
+    check itself (``<name>-check``), so every guarded router limits how often one client makes Traefik
+    ask the auth service (and the auth service ask Discord) without naming a second middleware.
     """
 
     name: str
@@ -74,6 +121,8 @@ class ForwardAuthMiddleware:
     """Headers copied from the auth answer to the forwarded request (who logged in)."""
     max_response_body_bytes: int = 64 * 1024
     """Largest auth answer Traefik reads; the Discord auth service answers with a redirect or a status."""
+    rate_limit: RateLimit | None = None
+    """Requests per client IP a guarded router passes to the check before answering 429. Left out: none."""
 
     def __post_init__(self) -> None:
         naming.check_router_name(self.name)
@@ -131,8 +180,15 @@ def route_labels(
 
 
 def _forward_auth_labels(middleware: ForwardAuthMiddleware) -> dict[str, str]:
-    prefix = f"traefik.http.middlewares.{middleware.name}.forwardauth"
-    labels = {
+    check = middleware.name
+    labels: dict[str, str] = {}
+    if middleware.rate_limit is not None:
+        check = naming.route_middleware(middleware.name, "check")
+        limit = naming.route_middleware(middleware.name, "ratelimit")
+        labels |= _rate_limit_labels(limit, middleware.rate_limit)
+        labels[f"traefik.http.middlewares.{middleware.name}.chain.middlewares"] = f"{limit},{check}"
+    prefix = f"traefik.http.middlewares.{check}.forwardauth"
+    labels |= {
         f"{prefix}.address": middleware.address,
         f"{prefix}.trustForwardHeader": str(middleware.trust_forward_header).lower(),
         # An auth answer is a status and a few headers; a bound keeps a misbehaving auth service from
@@ -154,8 +210,15 @@ def _http_labels(route: HttpRoute, policy: EntryPolicy) -> dict[str, str]:
     if policy.cert_resolver is not None:
         labels[f"{router}.tls.certresolver"] = policy.cert_resolver
         labels |= _certificate_domains(router, route.hosts)
-    if route.middlewares:
-        labels[f"{router}.middlewares"] = ",".join(f"{name}@swarm" for name in route.middlewares)
+    own: list[str] = []
+    if route.allow_from:
+        own.append(naming.route_middleware(route.name, "allow"))
+        labels[f"traefik.http.middlewares.{own[-1]}.ipallowlist.sourcerange"] = ",".join(route.allow_from)
+    if route.rate_limit is not None:
+        own.append(naming.route_middleware(route.name, "ratelimit"))
+        labels |= _rate_limit_labels(own[-1], route.rate_limit)
+    if own or route.middlewares:
+        labels[f"{router}.middlewares"] = ",".join(f"{name}@swarm" for name in (*own, *route.middlewares))
     # Swarm's provider builds a load balancer for every routed service and refuses one without a port,
     # even when the router points elsewhere (``api@internal``), so the port label is always written.
     labels[f"traefik.http.services.{route.name}.loadbalancer.server.port"] = str(route.port)
@@ -174,7 +237,20 @@ def _tcp_labels(route: TcpRoute, policy: EntryPolicy) -> dict[str, str]:
     }
     if policy.cert_resolver is not None:
         labels[f"{router}.tls.certresolver"] = policy.cert_resolver
+    if route.allow_from:
+        allow = naming.route_middleware(route.name, "allow")
+        labels[f"traefik.tcp.middlewares.{allow}.ipallowlist.sourcerange"] = ",".join(route.allow_from)
+        labels[f"{router}.middlewares"] = f"{allow}@swarm"
     return labels
+
+
+def _rate_limit_labels(name: str, limit: RateLimit) -> dict[str, str]:
+    prefix = f"traefik.http.middlewares.{name}.ratelimit"
+    return {
+        f"{prefix}.average": str(limit.average),
+        f"{prefix}.burst": str(limit.burst),
+        f"{prefix}.period": f"{limit.period_s}s",
+    }
 
 
 def _certificate_domains(router: str, hosts: tuple[str, ...]) -> dict[str, str]:
@@ -205,6 +281,15 @@ def _check_hosts(name: str, hosts: tuple[str, ...]) -> None:
         raise ValueError(f"route {name}: needs at least one host")
     if len(set(hosts)) != len(hosts):
         raise ValueError(f"route {name}: duplicate host in {list(hosts)}")
+
+
+def _check_cidrs(name: str, cidrs: tuple[str, ...]) -> None:
+    for cidr in cidrs:
+        try:
+            ipaddress.ip_network(cidr)
+        except ValueError:
+            why = f"route {name}: allow_from entry {cidr!r} is not a CIDR such as '10.0.0.0/8'"
+            raise ValueError(why) from None
 
 
 def _check_port(name: str, port: int) -> None:

@@ -1,11 +1,12 @@
-"""``routing``: the domain, the addresses the web app also answers on, and the ACME CA."""
+"""``routing``: the domain, the addresses the web app also answers on, the ACME CA and the edge policy."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import AnyHttpUrl, Field, model_validator
 
+from sprocket_infra.config.edge import EdgeConfig
 from sprocket_infra.config.fields import (
     TAILSCALE_NET,
     Email,
@@ -16,24 +17,54 @@ from sprocket_infra.config.fields import (
     public_dns_problem,
 )
 
+LETS_ENCRYPT = {
+    "staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
+    "production": "https://acme-v02.api.letsencrypt.org/directory",
+}
+
 
 class AcmeConfig(Strict):
-    ca: Literal["none", "staging", "production"] = Field(
+    ca: Literal["none", "staging", "production", "internal"] = Field(
         "none",
-        description="Let's Encrypt CA. 'none' serves plain HTTP (local); 'staging' for tests; "
-        "'production' for real certificates. Left out: 'none'.",
+        description="Who issues certificates. 'none' serves plain HTTP (local); 'staging' / 'production' "
+        "are Let's Encrypt (public DNS names only); 'internal' is an ACME CA of your own at 'server' "
+        "(e.g. step-ca on the LAN). Left out: 'none'.",
     )
     email: Email | None = Field(None, description="ACME account contact; required unless ca is 'none'.")
+    server: AnyHttpUrl | None = Field(
+        None, description="ACME directory URL of the internal CA; required with ca 'internal', else unused."
+    )
+    ca_bundle: str | None = Field(
+        None,
+        description="PEM certificate(s) Traefik trusts for the internal CA's HTTPS directory (public data, "
+        "shipped as a Docker config). Left out: the system roots of Traefik's image.",
+    )
 
     @model_validator(mode="after")
-    def _email_when_issuing(self) -> AcmeConfig:
+    def _issuer_settings(self) -> AcmeConfig:
+        problems = []
         if self.ca != "none" and self.email is None:
-            raise ValueError(f"acme.email is required when acme.ca is '{self.ca}'")
+            problems.append(f"acme.email is required when acme.ca is '{self.ca}'")
+        if self.ca == "internal" and self.server is None:
+            problems.append("acme.server (the CA's ACME directory URL) is required when acme.ca is internal")
+        if self.ca != "internal" and (self.server is not None or self.ca_bundle is not None):
+            problems.append(f"acme.server and acme.ca_bundle apply only to ca internal (ca is '{self.ca}')")
+        if self.ca_bundle is not None and "-----BEGIN CERTIFICATE-----" not in self.ca_bundle:
+            problems.append("acme.ca_bundle: expected PEM text with a '-----BEGIN CERTIFICATE-----' block")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property
     def tls(self) -> bool:
         return self.ca != "none"
+
+    @property
+    def directory(self) -> str:
+        """The ACME directory URL Traefik asks (only meaningful when :attr:`tls`)."""
+        if self.ca == "internal":
+            return str(self.server)
+        return LETS_ENCRYPT[self.ca]
 
 
 class RoutingConfig(Strict):
@@ -47,14 +78,15 @@ class RoutingConfig(Strict):
         None, description="Tailscale address the web app also answers on. Left out: none."
     )
     acme: AcmeConfig = Field(default_factory=AcmeConfig)
+    edge: EdgeConfig = Field(default_factory=EdgeConfig)
 
     @model_validator(mode="after")
     def _addresses_and_certificates(self) -> RoutingConfig:
         problems = []
-        if self.acme.tls and (why := public_dns_problem(self.domain)):
+        if self.acme.ca in LETS_ENCRYPT and (why := public_dns_problem(self.domain)):
             problems.append(
                 f"acme.ca '{self.acme.ca}' needs a public DNS name, but domain {self.domain!r} is not one "
-                f"({why}); use ca: none for private names"
+                f"({why}); use ca: internal or none for private names"
             )
         if self.server_ip is not None and self.server_ip == self.tailscale_ip:
             problems.append(
@@ -62,6 +94,12 @@ class RoutingConfig(Strict):
             )
         elif self.server_ip is not None and self.server_ip in TAILSCALE_NET:
             problems.append(f"server_ip {self.server_ip} is a Tailscale address; put it in tailscale_ip")
+        addresses = [str(ip) for ip in (self.server_ip, self.tailscale_ip) if ip is not None]
+        if self.acme.tls and self.edge.sni_strict and addresses:
+            problems.append(
+                f"edge.sni_strict would refuse every HTTPS client of {', '.join(addresses)} (browsers send "
+                "no SNI for an IP address): set edge.sni_strict: false or drop server_ip/tailscale_ip"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -11,6 +11,9 @@ secret must never be an env value in the service spec. So a two-line ``sh`` wrap
 secret file into the variable inside the container and then ``exec``\\s the image's own command; the spec
 holds only the file's path. Callback URL and cookie domain follow the environment instead of being
 hard-coded to production.
+
+Both halves are rate limited per client IP: the login host (``LOGIN_RATE_LIMIT``) and every router
+behind a rule (each ``auth-<rule>`` is a chain of a rate limit and the check, ``GUARDED_RATE_LIMIT``).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from sprocket_infra import naming
 from sprocket_infra.constructs.service_context import SECRETS_DIR, ServiceContext
 from sprocket_infra.constructs.swarm_service import ConfigFile, Healthcheck, Resources, SwarmServiceProps
 from sprocket_infra.constructs.vault_docker_secrets import VaultKey
-from sprocket_infra.routing import ForwardAuthMiddleware, HttpRoute
+from sprocket_infra.routing import GUARDED_RATE_LIMIT, LOGIN_RATE_LIMIT, ForwardAuthMiddleware, HttpRoute
 
 CONFIG_PATH = "/app/config.yaml"
 SECRET_PATH = f"{SECRETS_DIR}/forward-auth-client-secret"
@@ -57,7 +60,9 @@ def middlewares(context: ServiceContext) -> tuple[ForwardAuthMiddleware, ...]:
     """One shared middleware per configured rule, named by :func:`naming.forward_auth_middleware`."""
     return tuple(
         ForwardAuthMiddleware(
-            name=naming.forward_auth_middleware(rule.name), address=naming.forward_auth_address(rule.name)
+            name=naming.forward_auth_middleware(rule.name),
+            address=naming.forward_auth_address(rule.name),
+            rate_limit=GUARDED_RATE_LIMIT,
         )
         for rule in context.environment.layer2.forward_auth.rules
     )
@@ -105,6 +110,7 @@ class DiscordForwardAuth(Construct):
                     name="forward-auth",
                     hosts=(context.host(settings.subdomain),),
                     port=naming.FORWARD_AUTH_PORT,
+                    rate_limit=LOGIN_RATE_LIMIT,
                 )
             ],
             middlewares=middlewares(context),

@@ -52,6 +52,8 @@ class Neo4j(Construct):
             "NEO4J_server_memory_heap_max__size": f"{props.heap_mib}m",
             "NEO4J_server_memory_pagecache_size": f"{props.heap_mib // 2}m",
         }
+        bolt = context.environment.routing.edge.allow.neo4j_bolt
+        bolt_clients = tuple(str(net) for net in bolt or ())
         self.service = context.routing.route(
             self,
             "neo4j",
@@ -73,6 +75,6 @@ class Neo4j(Construct):
             ),
             routes=[
                 context.routing.admin_ui("neo4j", subdomain="neo4j", port=HTTP_PORT, rule=ELO_RULE),
-                TcpRoute(name="neo4j-bolt", hosts=(self.bolt_host,), port=BOLT_PORT),
+                TcpRoute(name="neo4j-bolt", hosts=(self.bolt_host,), port=BOLT_PORT, allow_from=bolt_clients),
             ],
         )

@@ -35,7 +35,7 @@ from sprocket_infra.constructs.swarm_service import (
     SwarmServiceProps,
     VolumeMount,
 )
-from sprocket_infra.routing import HttpRoute
+from sprocket_infra.routing import HttpRoute, login_paths
 from sprocket_infra.vault.server_config import AUDIT_DEVICE_PATH as AUDIT_DEVICE_PATH  # re-exported
 from sprocket_infra.vault.server_config_nodes import (
     CONFIG_PATH as CONFIG_PATH,  # re-exported
@@ -133,11 +133,13 @@ class VaultWithS3Backend(Construct):
         if node.index != 1:
             return routing.route(self, node.service, props)
         host = naming.public_host(environment.routing, vault.subdomain)
+        allow = tuple(str(net) for net in environment.routing.edge.allow.vault or ())
+        route = HttpRoute(name=naming.VAULT_SERVICE, hosts=(host,), port=PORT, allow_from=allow)
         return routing.route(
             self,
             "vault",
             props,
-            routes=[HttpRoute(name=naming.VAULT_SERVICE, hosts=(host,), port=PORT)],
+            routes=[route, login_paths(route, "/v1/auth/")],
             origin=f"{routing.source}: vault.subdomain",
         )
 

@@ -141,7 +141,12 @@ def test_forward_auth_defines_every_rule_middleware_on_its_internal_address(
 ) -> None:
     labels = service_labels(services(synth_stacks("prod")["layer2"])[naming.FORWARD_AUTH_SERVICE])
     for rule in load_environment("prod").layer2.forward_auth.rules:
-        prefix = f"traefik.http.middlewares.{naming.forward_auth_middleware(rule.name)}.forwardauth"
+        name = naming.forward_auth_middleware(rule.name)
+        # The name routers use is a chain: the client's rate limit first, then the check itself.
+        chain = labels[f"traefik.http.middlewares.{name}.chain.middlewares"]
+        assert chain == f"{name}-ratelimit,{name}-check"
+        assert labels[f"traefik.http.middlewares.{name}-ratelimit.ratelimit.burst"] == "100"
+        prefix = f"traefik.http.middlewares.{name}-check.forwardauth"
         assert labels[f"{prefix}.address"] == f"http://forward-auth:3000/login?rule={rule.name}"
         assert labels[f"{prefix}.trustForwardHeader"] == "true"
         assert labels[f"{prefix}.authResponseHeaders"] == "X-Forwarded-User"
