@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sprocket_infra.catalog import Catalog
+from sprocket_infra.catalog import Catalog, load_catalog
 from sprocket_infra.config import Environment
 from sprocket_infra.inputs import Inputs, environment_source, load_inputs
 
@@ -27,7 +27,8 @@ def build_app(environment: Environment, *, catalog: Catalog | None = None, outdi
     from sprocket_infra.stacks.platform import PlatformStack
 
     app = App(outdir=outdir) if outdir else App()
-    layer1 = Layer1Stack(app, environment, source=environment_source(environment.name))
+    catalog = catalog or load_catalog()
+    layer1 = Layer1Stack(app, environment, source=environment_source(environment.name), catalog=catalog)
     layer2 = Layer2Stack(app, environment, layer1, catalog=catalog)
     PlatformStack(app, environment, layer1, layer2, catalog=catalog)
     layer1.publish_dns()  # only now does layer1's Routing hold every stack's routes

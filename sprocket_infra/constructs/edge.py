@@ -3,8 +3,12 @@
 Traefik merges the routers of every stack into one table, so routing is a property of the environment,
 not of a stack. ``Routing`` is created by :class:`~sprocket_infra.constructs.traefik_proxy.TraefikProxy`
 and handed to layer2 and the platform like any other layer1 attribute. It holds what every routed service
-needs (the ingress overlay and the entry policy) and checks, while the stacks are built, what Traefik
+needs (its edge network and the entry policy) and checks, while the stacks are built, what Traefik
 would otherwise get wrong in silence:
+
+* :meth:`Routing.route` joins each routed service to its own edge network, shared with Traefik only (or
+  with the other routed members of its platform zone), and refuses a service layer1 made no edge network
+  for: layer1 is built first, so the set comes from :func:`~sprocket_infra.edge_networks.edge_plan`;
 
 * :meth:`Routing.middleware` refuses a forward-auth rule the environment does not define; Traefik drops a
   router whose middleware does not exist, so the service would just vanish;
@@ -19,6 +23,7 @@ a service updates it in place instead of moving it to a new Terraform address.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -39,7 +44,20 @@ from sprocket_infra.routing import (
 
 
 class RoutingError(ConfigError):
-    """A route the environment cannot serve: an unknown forward-auth rule or a host claimed twice."""
+    """A route the environment cannot serve: an unknown forward-auth rule, a host claimed twice, a service
+    without an edge network."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EdgeNetwork:
+    """One edge network, as layer1 made it: Traefik and the backend(s) of ``key`` are its only members."""
+
+    key: str
+    """The backend's Swarm service name, or a platform zone (``<env>-<purpose>``)."""
+    network: NamedNetwork
+    name: str
+    """The network's name as a literal (labels carry it; reading ``network.name`` would be a token)."""
+    subnet: ipaddress.IPv4Network
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,12 +85,13 @@ def service_at(scope: Construct, construct_id: str, props: SwarmServiceProps) ->
 
 
 class Routing:
-    """Public attributes: ``ingress``, ``policy``, ``environment`` (its name), ``source``, ``routes``."""
+    """Public attributes: ``edges`` (key -> :class:`EdgeNetwork`), ``policy``, ``environment`` (its name),
+    ``source``, ``routes``."""
 
-    def __init__(self, *, environment: Environment, ingress: NamedNetwork, source: str) -> None:
+    def __init__(self, *, environment: Environment, edges: Sequence[EdgeNetwork], source: str) -> None:
         """``source`` names the environment file, for the errors this object raises."""
         self.environment = environment.name
-        self.ingress = ingress
+        self.edges = {edge.key: edge for edge in edges}
         self.policy: EntryPolicy = entry_policy(environment.routing.acme)
         self._hosts = environment.routing
         self.source = source
@@ -83,13 +102,28 @@ class Routing:
         self._names: dict[str, RecordedRoute] = {}
         """Every recorded route by router name, in the order the stacks attached them."""
         # Each read of a construct's attribute is a round trip to the jsii kernel: read once, reused.
-        self._ingress_name: str | None = None
         self._stack_names: dict[TerraformStack, str] = {}
 
     @property
     def routes(self) -> tuple[RecordedRoute, ...]:
         """Every route recorded so far, in the order the stacks attached them."""
         return tuple(self._names.values())
+
+    def edge(self, key: str) -> EdgeNetwork:
+        """The edge network of backend ``key``; refuses a backend layer1 made none for."""
+        edge = self.edges.get(key)
+        if edge is None:
+            raise RoutingError(
+                f"{self.source}: service {key!r} is routed but has no edge network; layer1 makes one per "
+                f"entry of sprocket_infra/edge_networks.py LAYER_BACKENDS and per platform zone "
+                f"(have: {', '.join(sorted(self.edges))})"
+            )
+        return edge
+
+    def edge_subnet(self, key: str) -> str:
+        """The fixed subnet of backend ``key``'s edge network: where its requests from Traefik come from
+        (e.g. Vault's ``x_forwarded_for_authorized_addrs``)."""
+        return str(self.edge(key).subnet)
 
     def middleware(self, rule: str) -> str:
         """The shared forward-auth middleware admitting members of ``rule``; refuses an undefined rule."""
@@ -119,31 +153,35 @@ class Routing:
         *,
         middlewares: Sequence[ForwardAuthMiddleware] = (),
         origin: str | None = None,
+        edge: str | None = None,
     ) -> SwarmService:
-        """``service`` at ``<construct_id>/swarm``, joined to the ingress and labelled for ``routes``.
+        """``service`` at ``<construct_id>/swarm``, joined to its edge network and labelled for ``routes``.
 
         Without routes (and middlewares) the service is left as it is, at the same address. ``origin``
-        says where the routes' hosts come from (default: the stack and construct path).
+        says where the routes' hosts come from (default: the stack and construct path). ``edge`` names the
+        edge network's key (default: the service's name; a platform zone for catalog entries). Traefik's
+        own service joins every edge network.
         """
         if not routes and not middlewares:
             return service_at(scope, construct_id, service)
         hand_written = sorted(key for key in service.labels if key.startswith("traefik."))
         if hand_written:
             raise ValueError(f"service {service.name}: pass routes instead of traefik labels {hand_written}")
+        if service.name == naming.TRAEFIK_SERVICE:
+            joined = [each.network for each in self.edges.values()]
+            # Traefik's own routers go to api@internal, which never dials this network.
+            network = next(iter(self.edges.values())).name
+        else:
+            own = self.edge(edge or service.name)
+            joined, network = [own.network], own.name
         stack = self._stack_name(scope)
         where = origin or f"{stack}: {scope.node.path}/{construct_id}"
         for route in routes:
             self._claim(RecordedRoute(stack=stack, service=service.name, route=route, origin=where))
         labels = route_labels(
-            routes,
-            self.policy,
-            network=self._ingress_network(),
-            environment=self.environment,
-            middlewares=middlewares,
+            routes, self.policy, network=network, environment=self.environment, middlewares=middlewares
         )
-        routed = replace(
-            service, labels={**service.labels, **labels}, networks=[self.ingress, *service.networks]
-        )
+        routed = replace(service, labels={**service.labels, **labels}, networks=[*joined, *service.networks])
         return service_at(scope, construct_id, routed)
 
     def _stack_name(self, scope: Construct) -> str:
@@ -151,11 +189,6 @@ class Routing:
         if stack not in self._stack_names:
             self._stack_names[stack] = stack.node.id
         return self._stack_names[stack]
-
-    def _ingress_network(self) -> str:
-        if self._ingress_name is None:
-            self._ingress_name = self.ingress.name
-        return self._ingress_name
 
     def _claim(self, recorded: RecordedRoute) -> None:
         route = recorded.route

@@ -30,6 +30,7 @@ from sprocket_infra.constructs.swarm_service import (
     VolumeMount,
 )
 from sprocket_infra.constructs.vault_docker_secrets import VaultDockerSecrets
+from sprocket_infra.edge_networks import zone_of
 from sprocket_infra.platform_config.context import RenderContext
 from sprocket_infra.platform_config.dependencies import Layer2Outputs
 from sprocket_infra.platform_config.render import app_config_file, database_ca_file, filled, filled_env
@@ -95,6 +96,7 @@ class PlatformService(Construct):
             service,
             routes=[_route(ctx, routing, route, self.name) for route in entry.routes],
             origin=f"{ctx.catalog.source}: services.{ctx.key}.routes",
+            edge=naming.platform_zone(ctx.environment, zone_of(entry)),
         )
 
     def _secrets(self, ctx: RenderContext, vault_secrets: VaultDockerSecrets) -> tuple[SecretFile, ...]:

@@ -9,6 +9,7 @@ dashboard only through an authenticated router on its own host (``api.insecure``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -18,11 +19,10 @@ from constructs import Construct
 from sprocket_infra import naming
 from sprocket_infra.config import Environment
 from sprocket_infra.constructs.docker_socket_proxy import DockerSocketProxy
-from sprocket_infra.constructs.edge import Routing
+from sprocket_infra.constructs.edge import EdgeNetwork, Routing
 from sprocket_infra.constructs.swarm_service import (
     ConfigFile,
     Healthcheck,
-    NamedNetwork,
     PublishedPort,
     Resources,
     SwarmServiceProps,
@@ -110,7 +110,8 @@ class TraefikProxyProps:
     environment: Environment
     source: str
     """The environment file, named in routing errors."""
-    ingress: NamedNetwork
+    edges: Sequence[EdgeNetwork]
+    """Every edge network (one per routed backend or platform zone); Traefik joins them all."""
     socket_proxy: DockerSocketProxy
     """Traefik's only way to the Docker API (its private network and ``tcp://`` endpoint)."""
 
@@ -121,7 +122,7 @@ class TraefikProxy(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: TraefikProxyProps) -> None:
         super().__init__(scope, construct_id)
         environment = props.environment
-        self.routing = Routing(environment=environment, ingress=props.ingress, source=props.source)
+        self.routing = Routing(environment=environment, edges=props.edges, source=props.source)
         rendered = yaml.safe_dump(
             static_config(environment, docker_endpoint=props.socket_proxy.endpoint), sort_keys=True
         )

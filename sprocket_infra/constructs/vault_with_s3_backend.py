@@ -120,7 +120,8 @@ class VaultWithS3Backend(Construct):
                 start_period_s=90,
             ),
             resources=Resources(cpus=0.5, memory_mib=512),
-            networks=[] if node.index == 1 else [routing.ingress],
+            # Node 1 joins Vault's edge network by its route; the others join it for raft's cluster port.
+            networks=[] if node.index == 1 else [routing.edge(naming.VAULT_SERVICE).network],
             configs=[
                 ConfigFile(target=CONFIG_PATH, content=node.text),
                 ConfigFile(target=SCRIPT_PATH, content=unseal_script(), mode=0o555),

@@ -1,5 +1,5 @@
-"""layer1, the core: shared overlay networks, the Docker socket proxy, Traefik (and the routing every stack
-goes through) and Vault.
+"""layer1, the core: the edge networks (one per routed backend or platform zone), the Docker socket proxy,
+Traefik (and the routing every stack goes through) and Vault.
 
 Everything later stacks need from here is a public attribute (``routing``, ``vault``); handing the stack
 object on is how names cross stacks, so nothing is ever typed twice.
@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING
 from constructs import Construct
 
 from sprocket_infra import naming, providers
+from sprocket_infra.catalog import Catalog
 from sprocket_infra.config import Environment
 from sprocket_infra.constructs.docker_socket_proxy import DockerSocketProxy, DockerSocketProxyProps
-from sprocket_infra.constructs.edge import Routing
+from sprocket_infra.constructs.edge import EdgeNetwork, Routing
 from sprocket_infra.constructs.overlay_network import overlay_network
 from sprocket_infra.constructs.traefik_proxy import TraefikProxy, TraefikProxyProps
 from sprocket_infra.constructs.vault_with_s3_backend import VaultWithS3Backend, VaultWithS3BackendProps
+from sprocket_infra.edge_networks import edge_plan
 from sprocket_infra.stacks.base import SprocketStack
 
 if TYPE_CHECKING:
@@ -25,8 +27,9 @@ if TYPE_CHECKING:
 
 
 class Layer1Stack(SprocketStack):
-    def __init__(self, scope: Construct, environment: Environment, *, source: str) -> None:
-        """``source`` names the environment file in the routing errors this stack's edge raises."""
+    def __init__(self, scope: Construct, environment: Environment, *, source: str, catalog: Catalog) -> None:
+        """``source`` names the environment file in the routing errors this stack's edge raises; the
+        ``catalog`` says which platform zones have routed entries (each gets an edge network)."""
         super().__init__(scope, "layer1", environment)
         providers.docker_provider(self)
         if environment.uses_digitalocean:
@@ -40,14 +43,22 @@ class Layer1Stack(SprocketStack):
 
             self.hosts = Hosts(self, "hosts", HostsProps(environment=environment))
 
-        ingress = overlay_network(
-            self,
-            "ingress-network",
-            name=naming.INGRESS_NETWORK,
-            swarm=environment.swarm,
-            internal=False,
-            edge=True,
-        )
+        edges = [
+            EdgeNetwork(
+                key=spec.key,
+                name=spec.name,
+                subnet=spec.subnet,
+                network=overlay_network(
+                    self,
+                    spec.construct_id,
+                    name=spec.name,
+                    swarm=environment.swarm,
+                    internal=spec.internal,
+                    subnet=spec.subnet,
+                ),
+            )
+            for spec in edge_plan(environment, catalog)
+        ]
         socket_proxy = DockerSocketProxy(
             self,
             "socket-proxy",
@@ -68,7 +79,7 @@ class Layer1Stack(SprocketStack):
             TraefikProxyProps(
                 environment=environment,
                 source=source,
-                ingress=ingress,
+                edges=edges,
                 socket_proxy=socket_proxy,
             ),
         )

@@ -18,6 +18,7 @@ from sprocket_infra.constructs.observability.gatus import ALERTING_TEMPLATE, Gat
 from sprocket_infra.constructs.overlay_network import overlay_network
 from sprocket_infra.constructs.platform_service import PlatformService, PlatformServiceProps
 from sprocket_infra.constructs.vault_docker_secrets import VaultDockerSecrets
+from sprocket_infra.edge_networks import platform_subnets
 from sprocket_infra.platform_config.context import RenderContext
 from sprocket_infra.platform_config.dependencies import Layer2Outputs, dependency_networks
 from sprocket_infra.secrets.external import external_secrets
@@ -47,6 +48,7 @@ class PlatformStack(SprocketStack):
             self.add_dependency(layer2)
 
         purposes = sorted({purpose for entry in catalog.services.values() for purpose in entry.networks})
+        subnets = platform_subnets(environment, catalog)
         self.networks = {
             purpose: overlay_network(
                 self,
@@ -54,6 +56,7 @@ class PlatformStack(SprocketStack):
                 name=naming.platform_network(environment, purpose),
                 swarm=environment.swarm,
                 internal=False,
+                subnet=subnets[purpose],
             )
             for purpose in purposes
         }

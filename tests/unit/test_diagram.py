@@ -50,7 +50,8 @@ def test_services_are_joined_to_their_overlays_and_admin_uis_show_their_rule(
     drawn: dict[str, Architecture],
 ) -> None:
     text = mermaid(drawn["local"])
-    assert "svc_traefik --- net_traefik_ingress" in text
+    assert "svc_traefik --- net_vault_edge" in text
+    assert "svc_vault --- net_vault_edge" in text
     assert "svc_telegraf --- net_docker_socket_proxy_telegraf" in text
     assert re.search(r'traefik_edge -- "grafana\.localhost \[auth-sprocketstaff\]" --> svc_grafana', text)
 

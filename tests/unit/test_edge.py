@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
+from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
+import cdktf
 import pytest
 import yaml
 from cdktf import App, TerraformStack
@@ -16,7 +20,7 @@ from sprocket_infra.app import build_app
 from sprocket_infra.catalog import CATALOG_FILE, parse_catalog
 from sprocket_infra.catalog.vocabulary import default_vocabulary
 from sprocket_infra.config import CONFIG_DIR, load_environment
-from sprocket_infra.constructs.edge import Routing, RoutingError
+from sprocket_infra.constructs.edge import EdgeNetwork, Routing, RoutingError
 from sprocket_infra.constructs.observability.gatus import CONFIG_DIR as CONFIG_DIR_IN_GATUS
 from sprocket_infra.constructs.swarm_service import Healthcheck, Resources, SwarmServiceProps
 from sprocket_infra.routing import HttpRoute, TcpRoute
@@ -29,15 +33,19 @@ ENDPOINTS_FILE = f"{CONFIG_DIR_IN_GATUS}/endpoints.yaml"
 
 
 class _Network:
-    name = "traefik-ingress"
-    id = "net-id"
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.id = f"id-of-{name}"
 
 
 def _routing() -> tuple[Routing, TerraformStack]:
     stack = TerraformStack(App(), "layer2")
-    return Routing(
-        environment=load_environment("local"), ingress=_Network(), source="config/local.yaml"
-    ), stack
+    edges = [
+        EdgeNetwork(key=key, name=f"{key}-edge", network=_Network(f"{key}-edge"), subnet=subnet)
+        for slot, key in enumerate(("n8n", "hooks", "ui", "bolt", "other", "a", "b", "routed"), start=1)
+        for subnet in (IPv4Network(f"10.240.{slot}.0/24"),)
+    ]
+    return Routing(environment=load_environment("local"), edges=edges, source="config/local.yaml"), stack
 
 
 def _service(name: str) -> SwarmServiceProps:
@@ -97,6 +105,40 @@ def test_a_service_keeps_its_address_when_it_gets_a_first_route() -> None:
         == routed.node.path.removeprefix("layer2/routed")
         == "/swarm"
     )
+
+
+def test_a_routed_service_joins_only_its_own_edge_network() -> None:
+    routing, stack = _routing()
+    service = _service("n8n")
+    routing.route(
+        stack, "n8n", replace(service, networks=[_Network("data")]), [_http("n8n", "n8n.localhost")]
+    )
+    (body,) = _synth(stack).values()
+    assert body["task_spec"]["networks_advanced"] == [{"id": "id-of-n8n-edge"}, {"id": "id-of-data"}]
+    labels = {item["label"]: item["value"] for item in body["labels"]}
+    assert labels["traefik.swarm.network"] == "n8n-edge"
+    assert routing.edge_subnet("n8n") == "10.240.1.0/24"
+
+
+def test_fails_when_a_routed_service_has_no_edge_network() -> None:
+    routing, stack = _routing()
+    with pytest.raises(RoutingError, match=r"service 'grafana' is routed but has no edge network"):
+        routing.route(stack, "grafana", _service("grafana"), [_http("grafana", "grafana.localhost")])
+    assert routing.routes == (), "a refused route claims no host"
+
+
+def test_traefik_joins_every_edge_network() -> None:
+    routing, stack = _routing()
+    dashboard = HttpRoute(name="dash", hosts=("traefik.localhost",), port=8082, service="api@internal")
+    routing.route(stack, "traefik", _service("traefik"), [dashboard])
+    (body,) = _synth(stack).values()
+    assert [item["id"] for item in body["task_spec"]["networks_advanced"]] == [
+        f"id-of-{key}-edge" for key in routing.edges
+    ]
+
+
+def _synth(stack: TerraformStack) -> dict[str, Any]:
+    return dict(json.loads(cdktf.Testing.synth(stack))["resource"]["docker_service"])
 
 
 def _catalog_with(key: str, entry: dict[str, Any]) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 from collections.abc import Callable
 from typing import Any
 
@@ -33,12 +34,26 @@ def traefik_static(stack: dict[str, Any]) -> dict[str, Any]:
     return yaml.safe_load(mounted_file(stack, services(stack)["traefik"], STATIC_CONFIG_PATH))
 
 
+EDGE_KEYS = (
+    "dgraph",
+    "forward-auth",
+    "gatus",
+    "grafana",
+    "influxdb",
+    "n8n",
+    "neo4j",
+    "platform",
+    "rabbitmq",
+    "vault",
+)
+"""One edge network per layer backend and per platform zone with a routed entry (ADR 13)."""
+
 LAYER1_ADDRESSES = {
     "docker_config.socket-proxy_config-haproxy-cfg_B8C71FCE",
     "docker_config.traefik_swarm_config-traefik-yml_9305A3AF",
     "docker_config.vault_swarm_config-init-unseal-sh_1A97A855",
     "docker_config.vault_swarm_config-vault-hcl_DBD02118",
-    "docker_network.ingress-network",
+    *(f"docker_network.edge-network-{key}" for key in EDGE_KEYS),
     "docker_network.socket-proxy-network",
     "docker_service.socket-proxy_service_F8BA3EE7",
     "docker_service.traefik_swarm_service_61ED1443",
@@ -59,12 +74,29 @@ def test_resource_addresses_are_pinned(synth_stacks: SynthStacks, environment: s
     assert addresses == LAYER1_ADDRESSES | (PROD_ONLY if environment == "prod" else set())
 
 
-def test_ingress_network_is_the_named_overlay(synth_stacks: SynthStacks) -> None:
+def test_edge_networks_are_encrypted_overlays_with_fixed_subnets(synth_stacks: SynthStacks) -> None:
     networks = {
         body["name"]: body
         for body in resources(layer1(synth_stacks, "prod"), DockerNetwork.TF_RESOURCE_TYPE).values()
     }
-    assert networks["traefik-ingress"]["driver"] == "overlay"
+    assert "traefik-ingress" not in networks, "no shared ingress overlay any more"
+    edges = {name: body for name, body in networks.items() if name.endswith("-edge")}
+    assert len(edges) == len(EDGE_KEYS)
+    for name, body in edges.items():
+        assert body["driver"] == "overlay", name
+        assert body["options"] == {"encrypted": "true"}, name
+        (ipam,) = body["ipam_config"]
+        assert ipaddress.ip_network(ipam["subnet"]).subnet_of(ipaddress.ip_network("10.240.0.0/16")), name
+        assert ipam["gateway"] == ipam["subnet"].replace(".0/24", ".1"), name
+    assert networks["vault-edge"]["ipam_config"] == [{"gateway": "10.240.1.1", "subnet": "10.240.1.0/24"}]
+    # Data services have no way out through their edge; those that call the internet do.
+    assert {name for name, body in edges.items() if not body["internal"]} == {
+        "vault-edge",
+        "forward-auth-edge",
+        "grafana-edge",
+        "n8n-edge",
+        "gatus-edge",
+    }
     assert networks["docker-socket-proxy"]["internal"] is True
     assert networks["docker-socket-proxy"]["options"] == {"encrypted": "true"}
 
@@ -230,15 +262,17 @@ def test_prod_vault_stores_in_a_versioned_protected_spaces_bucket(synth_stacks: 
 def test_cross_stack_reference_reads_layer1_state(synth_stacks: SynthStacks) -> None:
     stacks = synth_stacks("local")
     outputs = stacks["layer1"]["output"]
-    ingress_output = next(
-        name for name, body in outputs.items() if body["value"] == "${docker_network.ingress-network.name}"
+    edge_output = next(
+        name
+        for name, body in outputs.items()
+        if body["value"] == "${docker_network.edge-network-rabbitmq.id}"
     )
     remote = data_sources(stacks["layer2"], "terraform_remote_state")
     (state,) = remote.values()
     assert state["backend"] == "local"
     assert state["config"]["path"] == "../../../state/local/layer1.tfstate"
     layer2_text = str(stacks["layer2"])
-    assert f"outputs.{ingress_output}" in layer2_text
+    assert f"outputs.{edge_output}" in layer2_text
 
 
 def test_prod_state_lives_in_spaces(synth_stacks: SynthStacks) -> None:

@@ -26,7 +26,8 @@ ENVIRONMENTS = ("local", "lan", "prod")
 Stacks = dict[str, dict[str, Any]]
 SynthStacks = Callable[[str], Stacks]
 
-INGRESS = "cross-stack-output-docker_networkingress-networkid"
+PLATFORM_EDGE = "cross-stack-output-docker_networkedge-network-platformid"
+DGRAPH_EDGE = "cross-stack-output-docker_networkedge-network-dgraphid"
 DATA = "cross-stack-output-docker_networkdata-networkid"
 
 
@@ -75,7 +76,7 @@ def test_networks_follow_routes_and_dependencies(synth_stacks: SynthStacks, envi
     stack = platform(synth_stacks, environment)
     for key, entry in load_catalog().services.items():
         body = service(stack, environment, key)
-        assert on_network(body, INGRESS) == bool(entry.routes), key
+        assert on_network(body, PLATFORM_EDGE) == bool(entry.routes and "platform" in entry.networks), key
         assert on_network(body, DATA) == bool({"redis", "rabbitmq", "influx"} & set(entry.uses)), key
         own = {ref for ref in network_refs(body) if ref.startswith("${docker_network.")}
         assert own == {f"${{docker_network.network-{purpose}.id}}" for purpose in entry.networks}, key
@@ -89,8 +90,11 @@ def test_dgraph_is_private_except_the_alpha_behind_elo_team(
     zero = service(stack, environment, "elo-dgraph-zero")
     alpha = service(stack, environment, "elo-dgraph-alpha")
     assert network_refs(zero) == ["${docker_network.network-dgraph.id}"]
-    assert on_network(alpha, INGRESS)
+    # Its own zone's edge: Traefik reaches it without sharing a network with the platform's apps.
+    assert on_network(alpha, DGRAPH_EDGE)
+    assert not on_network(alpha, PLATFORM_EDGE)
     assert not on_network(alpha, "network-platform")
+    assert service_labels(alpha)["traefik.swarm.network"] == f"{environment}-dgraph-edge"
     router = f"traefik.http.routers.{environment}-elo-dgraph-alpha"
     labels = service_labels(alpha)
     domain = load_environment(environment).routing.domain

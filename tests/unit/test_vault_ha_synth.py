@@ -61,11 +61,13 @@ def test_one_pinned_service_per_raft_node_only_node_1_bootstraps(transit_layer1:
         assert hcl.count("retry_join {") == 2
         assert 'seal "transit"' in hcl
         assert "token" not in hcl
-    # Only node 1 carries the router; the others join the ingress overlay to reach each other.
+    # Only node 1 carries the router; the others join Vault's edge network to reach each other.
     assert any(key.startswith("traefik.http.routers.") for key in service_labels(nodes["vault"]))
     for name in NODES[1:]:
         assert not any(key.startswith("traefik.") for key in service_labels(nodes[name]))
-        assert nodes[name]["task_spec"]["networks_advanced"], name
+        assert nodes[name]["task_spec"]["networks_advanced"] == [
+            {"id": "${docker_network.edge-network-vault.id}"}
+        ], name
 
 
 def test_transit_token_is_a_sensitive_deploy_time_variable(transit_layer1: dict[str, Any]) -> None:
