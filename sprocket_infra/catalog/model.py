@@ -297,6 +297,8 @@ class ServiceEntry(Strict):
                 problems.append(f"unknown placeholder {{{name}}} (known: {placeholders.known()})")
             elif placeholder.dependency is not None and placeholder.dependency not in self.uses:
                 problems.append(f"placeholder {{{name}}} needs 'uses: [{placeholder.dependency}]'")
+            elif placeholder.network is not None and placeholder.network not in self.networks:
+                problems.append(f"placeholder {{{name}}} needs 'networks: [{placeholder.network}]'")
         if vocabulary is None:
             return problems
         sections = self.config.sections if self.config is not None else ()

@@ -26,6 +26,7 @@ FIXED: dict[str, Dependency | None] = {
 """Every placeholder with a fixed name -> the dependency the entry must use for it (None: none)."""
 
 _SERVICE = re.compile(r"^services\[(?P<service>[a-z][a-z0-9-]*)\]$")
+_NETWORK_SUBNET = re.compile(r"^networks\[(?P<network>[a-z][a-z0-9-]*)\]\.subnet$")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class Placeholder:
     """What the entry must list under ``uses`` to write it."""
     service: str | None = None
     """The entry a ``{services[<key>]}`` names."""
+    network: str | None = None
+    """The platform network (purpose) whose fixed subnet ``{networks[<purpose>].subnet}`` stands for; the
+    entry must be on it (an allow-list naming the service's own peers, e.g. DGraph's admin whitelist)."""
 
 
 def parse(name: str) -> Placeholder | None:
@@ -42,9 +46,12 @@ def parse(name: str) -> Placeholder | None:
     if name in FIXED:
         return Placeholder(name, dependency=FIXED[name])
     match = _SERVICE.match(name)
-    return Placeholder(name, service=match["service"]) if match else None
+    if match:
+        return Placeholder(name, service=match["service"])
+    match = _NETWORK_SUBNET.match(name)
+    return Placeholder(name, network=match["network"]) if match else None
 
 
 def known() -> str:
     """The placeholders, for an error message."""
-    return ", ".join(f"{{{name}}}" for name in (*FIXED, "services[<key>]"))
+    return ", ".join(f"{{{name}}}" for name in (*FIXED, "services[<key>]", "networks[<purpose>].subnet"))

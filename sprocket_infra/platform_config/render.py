@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from sprocket_infra import naming
 from sprocket_infra.catalog.placeholders import ENDPOINT_DEPENDENCIES, PLACEHOLDER
 from sprocket_infra.constructs.swarm_service import ConfigFile
+from sprocket_infra.edge_networks import platform_subnets
 from sprocket_infra.endpoints import ServiceEndpoint
 from sprocket_infra.platform_config.context import POSTGRES_CA_FILE, RenderContext
 from sprocket_infra.platform_config.document import json_document, text
@@ -63,6 +64,10 @@ def placeholder_values(ctx: RenderContext) -> Mapping[str, str]:
     for name in ENDPOINT_DEPENDENCIES:
         endpoint: ServiceEndpoint = getattr(layer2, name)
         values |= {f"{name}.host": endpoint.host, f"{name}.port": text(endpoint.port)}
+    values |= {
+        f"networks[{purpose}].subnet": str(subnet)
+        for purpose, subnet in platform_subnets(ctx.environment, ctx.catalog).items()
+    }
     return values | {f"services[{key}]": ctx.service_name(key) for key in ctx.catalog.services}
 
 

@@ -195,6 +195,15 @@ def test_fails_when_a_placeholder_names_a_missing_service(data: dict[str, Any]) 
     ]
 
 
+def test_fails_when_a_subnet_placeholder_names_a_network_the_entry_is_not_on(data: dict[str, Any]) -> None:
+    data["services"]["core"]["env"]["TRUSTED"] = "{networks[dgraph].subnet}"
+    (error,) = errors_of(data)
+    assert (
+        error
+        == f"{SOURCE}: services.core: placeholder {{networks[dgraph].subnet}} needs 'networks: [dgraph]'"
+    )
+
+
 def test_fails_when_a_placeholder_is_unknown(data: dict[str, Any]) -> None:
     data["services"]["elo"]["env"]["HOME_URL"] = "{web.url}"
     (error,) = errors_of(data)
@@ -345,7 +354,13 @@ def test_every_placeholder_is_filled_and_listed() -> None:
         key="elo",
     )
     filled = set(placeholder_values(ctx))
-    assert filled == {*placeholders.FIXED, *(f"services[{key}]" for key in load_catalog().services)}
+    catalog = load_catalog()
+    purposes = {purpose for entry in catalog.services.values() for purpose in entry.networks}
+    assert filled == {
+        *placeholders.FIXED,
+        *(f"services[{key}]" for key in catalog.services),
+        *(f"networks[{purpose}].subnet" for purpose in purposes),
+    }
     assert all(f"{{{name}}}" in placeholders.known() for name in placeholders.FIXED)
 
 

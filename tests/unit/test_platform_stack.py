@@ -95,6 +95,11 @@ def test_dgraph_is_private_except_the_alpha_behind_elo_team(
     assert not on_network(alpha, PLATFORM_EDGE)
     assert not on_network(alpha, "network-platform")
     assert service_labels(alpha)["traefik.swarm.network"] == f"{environment}-dgraph-edge"
+    # Admin operations only from the dgraph network itself (elo), never from Traefik's edge address.
+    (dgraph_network,) = stack["resource"]["docker_network"]["network-dgraph"]["ipam_config"]
+    command = alpha["task_spec"]["container_spec"]["command"]
+    assert f"--security=whitelist={dgraph_network['subnet']}" in command
+    assert not any("10.0.0.0/8" in arg for arg in command)
     router = f"traefik.http.routers.{environment}-elo-dgraph-alpha"
     labels = service_labels(alpha)
     domain = load_environment(environment).routing.domain
