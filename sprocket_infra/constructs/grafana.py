@@ -17,6 +17,7 @@ import yaml
 from constructs import Construct
 
 from sprocket_infra import naming
+from sprocket_infra.constructs import hardening
 from sprocket_infra.constructs.grafana_alerts import alerting_provisioning
 from sprocket_infra.constructs.probes import wget_probe
 from sprocket_infra.constructs.service_context import SECRETS_DIR, ServiceContext
@@ -126,21 +127,25 @@ class Grafana(Construct):
         self.service = context.routing.route(
             self,
             "grafana",
-            SwarmServiceProps(
-                name=NAME,
-                image=context.environment.layer2.images.grafana,
-                env=env,
-                healthcheck=wget_probe(PORT, "/api/health", start_period_s=60),
-                resources=Resources(cpus=1.0, memory_mib=512),
-                networks=[context.monitoring],
-                configs=[
-                    ConfigFile(target=DATASOURCES_PATH, content=yaml.safe_dump(provisioned, sort_keys=True)),
-                    ConfigFile(target=ALERTING_PATH, content=yaml.safe_dump(alerting, sort_keys=True)),
-                ],
-                secrets=secrets,
-                mounts=[VolumeMount(source=naming.service_volume(NAME), target="/var/lib/grafana")],
-                placement=volume_placement(context.environment),
-                stateful=True,
+            hardening.SERVICES[NAME].apply(
+                SwarmServiceProps(
+                    name=NAME,
+                    image=context.environment.layer2.images.grafana,
+                    env=env,
+                    healthcheck=wget_probe(PORT, "/api/health", start_period_s=60),
+                    resources=Resources(cpus=1.0, memory_mib=512),
+                    networks=[context.monitoring],
+                    configs=[
+                        ConfigFile(
+                            target=DATASOURCES_PATH, content=yaml.safe_dump(provisioned, sort_keys=True)
+                        ),
+                        ConfigFile(target=ALERTING_PATH, content=yaml.safe_dump(alerting, sort_keys=True)),
+                    ],
+                    secrets=secrets,
+                    mounts=[VolumeMount(source=naming.service_volume(NAME), target="/var/lib/grafana")],
+                    placement=volume_placement(context.environment),
+                    stateful=True,
+                )
             ),
             routes=[context.routing.admin_ui("grafana", subdomain="grafana", port=PORT, rule=STAFF_RULE)],
         )

@@ -25,6 +25,7 @@ from cdktf import Fn
 from constructs import Construct
 
 from sprocket_infra import naming
+from sprocket_infra.constructs import hardening
 from sprocket_infra.constructs.probes import wget_probe
 from sprocket_infra.constructs.service_context import SECRETS_DIR, ServiceContext
 from sprocket_infra.constructs.swarm_service import ConfigFile, Resources, SwarmServiceProps, VolumeMount
@@ -114,21 +115,25 @@ class InfluxDb(Construct):
         self.service = context.routing.route(
             self,
             "influxdb",
-            SwarmServiceProps(
-                name=NAME,
-                image=environment.layer2.images.influxdb,
-                env=env,
-                healthcheck=wget_probe(PORT, "/health", start_period_s=60),
-                resources=Resources(cpus=1.0, memory_mib=1024),
-                networks=[context.data, context.monitoring],
-                configs=[ConfigFile(target=INIT_SCRIPT, content=init_script(), mode=0o555)],
-                secrets=[context.secret(ref, owner=NAME, file_name=file) for file, ref in mounted.items()],
-                mounts=[
-                    VolumeMount(source=naming.service_volume(NAME), target="/var/lib/influxdb2"),
-                    VolumeMount(source="influxdb-config", target="/etc/influxdb2"),
-                ],
-                placement=volume_placement(environment),
-                stateful=True,
+            hardening.SERVICES[NAME].apply(
+                SwarmServiceProps(
+                    name=NAME,
+                    image=environment.layer2.images.influxdb,
+                    env=env,
+                    healthcheck=wget_probe(PORT, "/health", start_period_s=60),
+                    resources=Resources(cpus=1.0, memory_mib=1024),
+                    networks=[context.data, context.monitoring],
+                    configs=[ConfigFile(target=INIT_SCRIPT, content=init_script(), mode=0o555)],
+                    secrets=[
+                        context.secret(ref, owner=NAME, file_name=file) for file, ref in mounted.items()
+                    ],
+                    mounts=[
+                        VolumeMount(source=naming.service_volume(NAME), target="/var/lib/influxdb2"),
+                        VolumeMount(source="influxdb-config", target="/etc/influxdb2"),
+                    ],
+                    placement=volume_placement(environment),
+                    stateful=True,
+                )
             ),
             routes=[context.routing.admin_ui("influxdb", subdomain="influx", port=PORT, rule=ADMIN_RULE)],
         )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from sprocket_infra import naming
+from sprocket_infra.constructs import hardening
 from sprocket_infra.constructs.probes import wget_probe
 from sprocket_infra.constructs.service_context import SECRETS_DIR, ServiceContext
 from sprocket_infra.constructs.swarm_service import ConfigFile, Resources, SwarmServiceProps, VolumeMount
@@ -76,18 +77,20 @@ class N8n(Construct):
         self.service = context.routing.route(
             self,
             "n8n",
-            SwarmServiceProps(
-                name=NAME,
-                image=context.environment.layer2.images.n8n,
-                env=env,
-                healthcheck=wget_probe(PORT, "/healthz", start_period_s=60),
-                resources=Resources(cpus=1.0, memory_mib=1024),
-                networks=[],
-                configs=configs,
-                secrets=secrets,
-                mounts=[VolumeMount(source=naming.service_volume(NAME), target="/home/node/.n8n")],
-                placement=volume_placement(context.environment),
-                stateful=True,
+            hardening.SERVICES[NAME].apply(
+                SwarmServiceProps(
+                    name=NAME,
+                    image=context.environment.layer2.images.n8n,
+                    env=env,
+                    healthcheck=wget_probe(PORT, "/healthz", start_period_s=60),
+                    resources=Resources(cpus=1.0, memory_mib=1024),
+                    networks=[],
+                    configs=configs,
+                    secrets=secrets,
+                    mounts=[VolumeMount(source=naming.service_volume(NAME), target="/home/node/.n8n")],
+                    placement=volume_placement(context.environment),
+                    stateful=True,
+                )
             ),
             routes=[
                 context.routing.admin_ui(NAME, subdomain="n8n", port=PORT, rule=ELO_RULE),

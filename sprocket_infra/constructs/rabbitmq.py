@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from sprocket_infra import naming
+from sprocket_infra.constructs import hardening
 from sprocket_infra.constructs.app_identities import RabbitMqClient
 from sprocket_infra.constructs.service_context import ServiceContext
 from sprocket_infra.constructs.swarm_service import (
@@ -129,28 +130,31 @@ class RabbitMq(Construct):
         self.service = context.routing.route(
             self,
             "rabbitmq",
-            SwarmServiceProps(
-                name=NAME,
-                image=context.environment.layer2.images.rabbitmq,
-                hostname=NAME,  # the node name, and so the data directory, must not change between tasks
-                healthcheck=Healthcheck(
-                    test=("CMD", "rabbitmq-diagnostics", "-q", "ping"), interval_s=30, start_period_s=60
-                ),
-                resources=Resources(cpus=1.0, memory_mib=MEMORY_MIB),
-                networks=[context.data, context.monitoring],
-                configs=[
-                    ConfigFile(
-                        target=f"{CONF_DIR}/20-sprocket.conf", content=broker_config(memory_mib=MEMORY_MIB)
+            hardening.SERVICES[NAME].apply(
+                SwarmServiceProps(
+                    name=NAME,
+                    image=context.environment.layer2.images.rabbitmq,
+                    hostname=NAME,  # the node name, and so the data directory, must not change between tasks
+                    healthcheck=Healthcheck(
+                        test=("CMD", "rabbitmq-diagnostics", "-q", "ping"), interval_s=30, start_period_s=60
                     ),
-                    ConfigFile(
-                        target="/etc/rabbitmq/enabled_plugins",
-                        content="[rabbitmq_management,rabbitmq_prometheus].\n",
-                    ),
-                ],
-                secrets=[definitions],
-                mounts=[VolumeMount(source=naming.service_volume(NAME), target="/var/lib/rabbitmq")],
-                placement=volume_placement(context.environment),
-                stateful=True,
+                    resources=Resources(cpus=1.0, memory_mib=MEMORY_MIB),
+                    networks=[context.data, context.monitoring],
+                    configs=[
+                        ConfigFile(
+                            target=f"{CONF_DIR}/20-sprocket.conf",
+                            content=broker_config(memory_mib=MEMORY_MIB),
+                        ),
+                        ConfigFile(
+                            target="/etc/rabbitmq/enabled_plugins",
+                            content="[rabbitmq_management,rabbitmq_prometheus].\n",
+                        ),
+                    ],
+                    secrets=[definitions],
+                    mounts=[VolumeMount(source=naming.service_volume(NAME), target="/var/lib/rabbitmq")],
+                    placement=volume_placement(context.environment),
+                    stateful=True,
+                )
             ),
             routes=[
                 context.routing.admin_ui(

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from sprocket_infra import naming
+from sprocket_infra.constructs import hardening
 from sprocket_infra.constructs.app_identities import RedisClient
 from sprocket_infra.constructs.service_context import SECRETS_DIR, ServiceContext
 from sprocket_infra.constructs.swarm_service import (
@@ -116,22 +117,25 @@ class Redis(Construct):
         self.service = context.routing.route(
             self,
             "redis",
-            SwarmServiceProps(
-                name=NAME,
-                image=context.environment.layer2.images.redis,
-                # The image's entrypoint drops to the redis user; pass only its arguments.
-                args=["redis-server", CONFIG_PATH],
-                healthcheck=Healthcheck(test=("CMD-SHELL", probe), interval_s=15),
-                resources=Resources(cpus=1.0, memory_mib=props.memory_mib),
-                networks=[context.data],
-                configs=[
-                    ConfigFile(
-                        target=CONFIG_PATH, content=server_config(max_memory_mib=props.memory_mib * 3 // 4)
-                    )
-                ],
-                secrets=[users, probe_password],
-                mounts=[VolumeMount(source=naming.service_volume(NAME), target="/data")],
-                placement=volume_placement(context.environment),
-                stateful=True,
+            hardening.SERVICES[NAME].apply(
+                SwarmServiceProps(
+                    name=NAME,
+                    image=context.environment.layer2.images.redis,
+                    # Started as redis (hardening): the entrypoint only loads the modules.
+                    args=["redis-server", CONFIG_PATH],
+                    healthcheck=Healthcheck(test=("CMD-SHELL", probe), interval_s=15),
+                    resources=Resources(cpus=1.0, memory_mib=props.memory_mib),
+                    networks=[context.data],
+                    configs=[
+                        ConfigFile(
+                            target=CONFIG_PATH,
+                            content=server_config(max_memory_mib=props.memory_mib * 3 // 4),
+                        )
+                    ],
+                    secrets=[users, probe_password],
+                    mounts=[VolumeMount(source=naming.service_volume(NAME), target="/data")],
+                    placement=volume_placement(context.environment),
+                    stateful=True,
+                )
             ),
         )

@@ -2,9 +2,9 @@
 they all need, so no service repeats how a host, a route or a secret file is made.
 
 Secret files are mounted under ``/run/secrets`` (the convention of the third-party images here, and where
-Telegraf's Docker secret store looks) with mode 0444: most of these images start as root and drop to their
-own user (redis, rabbitmq, grafana, neo4j, node), and a Swarm secret is owned by root, so 0400 would lock
-the service out of its own password. The file is still visible only inside that one container.
+Telegraf's Docker secret store looks), mode 0400 and owned by the uid the service runs as
+(:mod:`sprocket_infra.constructs.hardening`); a service without an entry there gets 0444 files owned by
+root, since its image's user is not known. Either way a file is visible only inside that one service.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 from sprocket_infra import naming
 from sprocket_infra.config import Environment
+from sprocket_infra.constructs import hardening
 from sprocket_infra.constructs.edge import Routing
 from sprocket_infra.constructs.swarm_service import NamedNetwork, SecretFile
 from sprocket_infra.constructs.vault_docker_secrets import VaultKey
 from sprocket_infra.constructs.vault_secrets import Layer2Secrets
 
 SECRETS_DIR = "/run/secrets"
-SECRET_MODE = 0o444
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,12 +42,9 @@ class ServiceContext:
         return naming.public_url(self.environment, subdomain)
 
     def secret(self, ref: VaultKey, *, owner: str, file_name: str) -> SecretFile:
-        """``ref``'s value mounted at ``/run/secrets/<file_name>``."""
-        return SecretFile(
-            secret=self.secrets.docker_secret(ref, owner=owner),
-            target=f"{SECRETS_DIR}/{file_name}",
-            mode=SECRET_MODE,
-        )
+        """``ref``'s value mounted at ``/run/secrets/<file_name>``, owned by service ``owner``'s uid."""
+        secret = self.secrets.docker_secret(ref, owner=owner)
+        return hardening.secret_file(owner, secret, f"{SECRETS_DIR}/{file_name}")
 
     def secret_file(
         self, *, owner: str, target: str, template: str, refs: Sequence[VaultKey], hashed: bool = False
@@ -57,4 +54,4 @@ class ServiceContext:
         secret = self.secrets.docker_secret_file(
             owner=owner, name=name, template=template, refs=refs, hashed=hashed
         )
-        return SecretFile(secret=secret, target=target, mode=SECRET_MODE)
+        return hardening.secret_file(owner, secret, target)

@@ -11,7 +11,10 @@ node). Adaptations, each asserted to apply:
 * every address Telegraf reads from or writes to -> the local server or stand-in on 127.0.0.1;
 * ``secretstores.docker`` gets ``path`` = the temp root's ``/run/secrets`` (Docker's mount point);
 * the service's env: ``NODE_HOSTNAME`` is a Swarm template Swarm fills per node -> a literal; the host
-  paths bound under ``/hostfs`` -> this machine's ``/proc``, ``/sys`` and ``/``;
+  paths bound under ``/hostfs`` -> this machine's ``/proc`` and ``/sys`` (the only host paths the service
+  binds); ``HOST_PROC_MOUNTINFO`` (the process's own mount table) stays as it is;
+* ``inputs.disk``'s one mount point, Telegraf's empty volume at ``/docker-volumes`` -> ``/``: this
+  machine's mount table has no such volume, and its root filesystem stands in for the one that holds it;
 * container paths in the args -> temp paths.
 """
 
@@ -34,6 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from sprocket_infra import naming
+from sprocket_infra.constructs.observability.telegraf import DISK_PATH
 from tests.conftest import ENVIRONMENTS, Stacks
 from tests.integration.processes import (
     ServerProcess,
@@ -175,7 +179,11 @@ class Setup:
     def env(self) -> dict[str, str]:
         synthesized = self.rendered.env
         assert synthesized["NODE_HOSTNAME"] == "{{.Node.Hostname}}"
-        host = {"/hostfs/proc": "/proc", "/hostfs/sys": "/sys", "/hostfs": "/"}
+        host = {
+            "/hostfs/proc": "/proc",
+            "/hostfs/sys": "/sys",
+            "/proc/self/mountinfo": "/proc/self/mountinfo",
+        }
         return {
             **synthesized,
             "NODE_HOSTNAME": "test-node",
@@ -201,6 +209,7 @@ def setup(
         health = free_port()
         adapt = rendered.adapt
         adapt(MAIN, '"http://influxdb:8086"', f'"http://127.0.0.1:{influx.port}"', "InfluxDB stand-in")
+        adapt(MAIN, f'mount_points = ["{DISK_PATH}"]', 'mount_points = ["/"]', "Docker volume stand-in")
         adapt(MAIN, '"http://:8080"', f'"http://127.0.0.1:{health}"', "loopback port")
         adapt(
             MAIN,
@@ -283,6 +292,28 @@ def test_writes_every_input_to_the_bucket_as_the_telegraf_login(
         "prometheus",
         "internal_agent",
     } <= measurements, sorted(measurements)
+
+
+def test_disk_usage_comes_only_from_the_adapted_mount_point(
+    setup: Setup, once: subprocess.CompletedProcess[str]
+) -> None:
+    """``mount_points`` keeps the disk input to the one filesystem it is given (no host root is bound)."""
+    assert once.returncode == 0, once.stderr
+    writes, _ = _written(setup)
+    disk_lines = [
+        line
+        for request in writes
+        for line in request["body"].decode().splitlines()
+        if line.startswith("disk,")
+    ]
+    assert disk_lines, "no disk measurement was written"
+    paths = {
+        tag.split("=", 1)[1]
+        for line in disk_lines
+        for tag in line.split(" ", 1)[0].split(",")[1:]
+        if tag.startswith("path=")
+    }
+    assert paths == {"/"}, disk_lines
 
 
 def test_redis_metrics_come_from_the_authenticated_server(

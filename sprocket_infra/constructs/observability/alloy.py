@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from sprocket_infra import naming
+from sprocket_infra.constructs import hardening
 from sprocket_infra.constructs.docker_socket_proxy import DockerSocketProxy
 from sprocket_infra.constructs.probes import bash_probe
 from sprocket_infra.constructs.service_context import ServiceContext
@@ -120,25 +121,26 @@ class Alloy(Construct):
         self.service = context.routing.route(
             self,
             "alloy",
-            SwarmServiceProps(
-                name=NAME,
-                image=context.environment.layer2.images.alloy,
-                args=[
-                    "run",
-                    f"--server.http.listen-addr=0.0.0.0:{HTTP_PORT}",
-                    f"--storage.path={STORAGE_DIR}",
-                    CONFIG_PATH,
-                ],
-                env={"NODE_HOSTNAME": "{{.Node.Hostname}}"},
-                healthcheck=bash_probe(HTTP_PORT, "/-/ready"),
-                resources=Resources(cpus=0.5, memory_mib=256),
-                networks=[context.monitoring, props.socket_proxy.network],
-                configs=[ConfigFile(target=CONFIG_PATH, content=config)],
-                mounts=[
-                    BindMount(source=CONTAINERS_DIR, target=CONTAINERS_DIR, read_only=True),
-                    VolumeMount(source=naming.service_volume(NAME), target=STORAGE_DIR),
-                ],
-                replicas=None,
-                user="0",  # json-file logs are root-only on the host
+            hardening.SERVICES[NAME].apply(
+                SwarmServiceProps(
+                    name=NAME,
+                    image=context.environment.layer2.images.alloy,
+                    args=[
+                        "run",
+                        f"--server.http.listen-addr=0.0.0.0:{HTTP_PORT}",
+                        f"--storage.path={STORAGE_DIR}",
+                        CONFIG_PATH,
+                    ],
+                    env={"NODE_HOSTNAME": "{{.Node.Hostname}}"},
+                    healthcheck=bash_probe(HTTP_PORT, "/-/ready"),
+                    resources=Resources(cpus=0.5, memory_mib=256),
+                    networks=[context.monitoring, props.socket_proxy.network],
+                    configs=[ConfigFile(target=CONFIG_PATH, content=config)],
+                    mounts=[
+                        BindMount(source=CONTAINERS_DIR, target=CONTAINERS_DIR, read_only=True),
+                        VolumeMount(source=naming.service_volume(NAME), target=STORAGE_DIR),
+                    ],
+                    replicas=None,
+                )
             ),
         )

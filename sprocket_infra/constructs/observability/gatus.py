@@ -30,6 +30,7 @@ from constructs import Construct
 
 from sprocket_infra import naming
 from sprocket_infra.config import Environment
+from sprocket_infra.constructs import hardening
 from sprocket_infra.constructs.edge import RecordedRoute, Routing
 from sprocket_infra.constructs.observability.gatus_alerts import (
     USER_FACING,
@@ -42,7 +43,6 @@ from sprocket_infra.constructs.swarm_service import (
     DockerObject,
     Healthcheck,
     Resources,
-    SecretFile,
     SwarmServiceProps,
     VolumeMount,
 )
@@ -58,8 +58,6 @@ STAFF_RULE = "SprocketStaff"
 UP_STATUSES = (200, 301, 302, 303, 307, 308, 401, 403)
 """Answers that prove a router and a backend exist; 404 means Traefik has no router, 5xx a dead backend."""
 CHECK_TIMEOUT = "10s"
-SECRET_MODE = 0o444
-"""Gatus runs as root in a ``FROM scratch`` image; the file exists only inside its container."""
 NO_HEALTHCHECK = Healthcheck(test=("NONE",))
 """Gatus ships ``FROM scratch``: nothing inside the container can probe it."""
 
@@ -170,31 +168,32 @@ class Gatus(Construct):
             "storage": {"type": "sqlite", "path": "/data/data.db"},
             "ui": {"title": f"Sprocket status ({environment.name})", "header": "Sprocket"},
         }
+        profile = hardening.SERVICES[NAME]
         self.service = props.routing.route(
             self,
             NAME,
-            SwarmServiceProps(
-                name=NAME,
-                image=environment.layer2.images.gatus,
-                env={"GATUS_CONFIG_PATH": CONFIG_DIR},
-                healthcheck=NO_HEALTHCHECK,
-                resources=Resources(cpus=0.25, memory_mib=128),
-                networks=[],
-                configs=[
-                    ConfigFile(
-                        target=f"{CONFIG_DIR}/base.yaml", content=yaml.safe_dump(base, sort_keys=True)
-                    ),
-                    ConfigFile(
-                        target=f"{CONFIG_DIR}/endpoints.yaml",
-                        content=yaml.safe_dump(document, sort_keys=False),
-                    ),
-                ],
-                secrets=[
-                    SecretFile(secret=props.alerting, target=f"{CONFIG_DIR}/alerting.yaml", mode=SECRET_MODE)
-                ],
-                mounts=[VolumeMount(source=naming.service_volume(NAME), target="/data")],
-                placement=volume_placement(environment),
-                stateful=True,
+            profile.apply(
+                SwarmServiceProps(
+                    name=NAME,
+                    image=environment.layer2.images.gatus,
+                    env={"GATUS_CONFIG_PATH": CONFIG_DIR},
+                    healthcheck=NO_HEALTHCHECK,
+                    resources=Resources(cpus=0.25, memory_mib=128),
+                    networks=[],
+                    configs=[
+                        ConfigFile(
+                            target=f"{CONFIG_DIR}/base.yaml", content=yaml.safe_dump(base, sort_keys=True)
+                        ),
+                        ConfigFile(
+                            target=f"{CONFIG_DIR}/endpoints.yaml",
+                            content=yaml.safe_dump(document, sort_keys=False),
+                        ),
+                    ],
+                    secrets=[profile.secret_file(props.alerting, f"{CONFIG_DIR}/alerting.yaml")],
+                    mounts=[VolumeMount(source=naming.service_volume(NAME), target="/data")],
+                    placement=volume_placement(environment),
+                    stateful=True,
+                )
             ),
             routes=[own],
         )

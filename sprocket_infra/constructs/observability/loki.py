@@ -15,6 +15,7 @@ import yaml
 from constructs import Construct
 
 from sprocket_infra import naming
+from sprocket_infra.constructs import hardening
 from sprocket_infra.constructs.service_context import ServiceContext
 from sprocket_infra.constructs.swarm_service import (
     ConfigFile,
@@ -93,16 +94,18 @@ class Loki(Construct):
         self.service = context.routing.route(
             self,
             "loki",
-            SwarmServiceProps(
-                name=NAME,
-                image=context.environment.layer2.images.loki,
-                args=[f"-config.file={CONFIG_PATH}"],
-                healthcheck=Healthcheck(test=("CMD", "/usr/bin/loki", "-health"), start_period_s=60),
-                resources=Resources(cpus=1.0, memory_mib=1024),
-                networks=[context.monitoring],
-                configs=[ConfigFile(target=CONFIG_PATH, content=yaml.safe_dump(config, sort_keys=True))],
-                mounts=[VolumeMount(source=naming.service_volume(NAME), target=DATA_DIR)],
-                placement=volume_placement(context.environment),
-                stateful=True,
+            hardening.SERVICES[NAME].apply(
+                SwarmServiceProps(
+                    name=NAME,
+                    image=context.environment.layer2.images.loki,
+                    args=[f"-config.file={CONFIG_PATH}"],
+                    healthcheck=Healthcheck(test=("CMD", "/usr/bin/loki", "-health"), start_period_s=60),
+                    resources=Resources(cpus=1.0, memory_mib=1024),
+                    networks=[context.monitoring],
+                    configs=[ConfigFile(target=CONFIG_PATH, content=yaml.safe_dump(config, sort_keys=True))],
+                    mounts=[VolumeMount(source=naming.service_volume(NAME), target=DATA_DIR)],
+                    placement=volume_placement(context.environment),
+                    stateful=True,
+                )
             ),
         )

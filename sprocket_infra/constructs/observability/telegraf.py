@@ -3,8 +3,11 @@
 The original's inputs pointed at ``localhost`` (so only ``internal`` ever collected) and wrote with the
 shared admin token. Here every input names the service it reads, on the network that reaches it:
 
-* host CPU, memory, disk, network and load from the node's ``/proc``, ``/sys`` and ``/`` bound read-only
-  under ``/hostfs``;
+* host CPU, memory, network and load from the node's ``/proc`` and ``/sys``, bound read-only under
+  ``/hostfs`` (nothing else of the host: no ``/``, so no file of the node or of another container);
+* disk usage of the filesystem that holds the node's Docker volumes (where every service's data grows),
+  measured on an empty volume of Telegraf's own mounted read-only at :data:`DISK_PATH`, and reported under
+  that path;
 * containers and Swarm services through the monitoring socket proxy (read-only; Telegraf never sees
   ``docker.sock``);
 * Redis at ``redis:6379`` as its monitoring-only user (``INFO``), RabbitMQ through its Prometheus
@@ -25,6 +28,8 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
+from sprocket_infra import naming
+from sprocket_infra.constructs import hardening
 from sprocket_infra.constructs.docker_socket_proxy import DockerSocketProxy
 from sprocket_infra.constructs.probes import wget_probe
 from sprocket_infra.constructs.service_context import ServiceContext
@@ -33,6 +38,7 @@ from sprocket_infra.constructs.swarm_service import (
     ConfigFile,
     Resources,
     SwarmServiceProps,
+    VolumeMount,
 )
 from sprocket_infra.constructs.vault_docker_secrets import VaultKey
 from sprocket_infra.endpoints import ServiceEndpoint
@@ -41,6 +47,10 @@ NAME = "telegraf"
 CONFIG_PATH = "/etc/telegraf/telegraf.conf"
 CONFIG_DIR = "/etc/telegraf/telegraf.d"
 HEALTH_PORT = 8080
+DISK_PATH = "/docker-volumes"
+"""Where Telegraf's empty, read-only ``telegraf-disk`` volume is mounted: a statfs there measures the node's
+Docker volume filesystem. ``inputs.disk`` takes its mount list from the container's own mount table
+(``HOST_PROC_MOUNTINFO``), so the path in the metrics is this one."""
 INFLUX_SECRET = "influx_password"  # noqa: S105 - a file name
 
 
@@ -82,6 +92,7 @@ def telegraf_config(*, docker_host: str, influx: ServiceEndpoint, bucket: str, r
 [[inputs.system]]
 [[inputs.processes]]
 [[inputs.disk]]
+  mount_points = ["{DISK_PATH}"]
   ignore_fs = ["tmpfs", "devtmpfs", "devfs", "overlay", "aufs", "squashfs", "nsfs"]
 [[inputs.diskio]]
 [[inputs.net]]
@@ -140,40 +151,44 @@ class Telegraf(Construct):
         self.service = context.routing.route(
             self,
             "telegraf",
-            SwarmServiceProps(
-                name=NAME,
-                image=context.environment.layer2.images.telegraf,
-                # Strict env handling chosen explicitly (the 1.38+ default; unset, Telegraf warns at start).
-                args=[
-                    "telegraf",
-                    f"--config={CONFIG_PATH}",
-                    f"--config-directory={CONFIG_DIR}",
-                    "--strict-env-handling",
-                ],
-                env={
-                    "NODE_HOSTNAME": "{{.Node.Hostname}}",
-                    "HOST_PROC": "/hostfs/proc",
-                    "HOST_SYS": "/hostfs/sys",
-                    "HOST_MOUNT_PREFIX": "/hostfs",
-                },
-                healthcheck=wget_probe(HEALTH_PORT, "/"),
-                resources=Resources(cpus=0.5, memory_mib=256),
-                networks=[context.monitoring, context.data, props.socket_proxy.network],
-                configs=[ConfigFile(target=CONFIG_PATH, content=config)],
-                secrets=[
-                    context.secret(props.influx_password, owner=NAME, file_name=INFLUX_SECRET),
-                    context.secret_file(
-                        owner=NAME,
-                        target=f"{CONFIG_DIR}/redis.conf",
-                        template=redis_input(props.redis, props.redis_user),
-                        refs=[props.redis_password],
-                    ),
-                ],
-                mounts=[
-                    BindMount(source="/proc", target="/hostfs/proc", read_only=True),
-                    BindMount(source="/sys", target="/hostfs/sys", read_only=True),
-                    BindMount(source="/", target="/hostfs", read_only=True),
-                ],
-                placement=context.environment.swarm.placement.manager,
+            hardening.SERVICES[NAME].apply(
+                SwarmServiceProps(
+                    name=NAME,
+                    image=context.environment.layer2.images.telegraf,
+                    # Strict env handling chosen explicitly (1.38+ default; unset, Telegraf warns).
+                    args=[
+                        "telegraf",
+                        f"--config={CONFIG_PATH}",
+                        f"--config-directory={CONFIG_DIR}",
+                        "--strict-env-handling",
+                    ],
+                    env={
+                        "NODE_HOSTNAME": "{{.Node.Hostname}}",
+                        "HOST_PROC": "/hostfs/proc",
+                        "HOST_SYS": "/hostfs/sys",
+                        "HOST_PROC_MOUNTINFO": "/proc/self/mountinfo",
+                    },
+                    healthcheck=wget_probe(HEALTH_PORT, "/"),
+                    resources=Resources(cpus=0.5, memory_mib=256),
+                    networks=[context.monitoring, context.data, props.socket_proxy.network],
+                    configs=[ConfigFile(target=CONFIG_PATH, content=config)],
+                    secrets=[
+                        context.secret(props.influx_password, owner=NAME, file_name=INFLUX_SECRET),
+                        context.secret_file(
+                            owner=NAME,
+                            target=f"{CONFIG_DIR}/redis.conf",
+                            template=redis_input(props.redis, props.redis_user),
+                            refs=[props.redis_password],
+                        ),
+                    ],
+                    mounts=[
+                        BindMount(source="/proc", target="/hostfs/proc", read_only=True),
+                        BindMount(source="/sys", target="/hostfs/sys", read_only=True),
+                        VolumeMount(
+                            source=naming.service_volume(NAME, "disk"), target=DISK_PATH, read_only=True
+                        ),
+                    ],
+                    placement=context.environment.swarm.placement.manager,
+                )
             ),
         )
