@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from sprocket_infra import naming
+from sprocket_infra.constructs import hardening
 from sprocket_infra.constructs.probes import bash_probe
 from sprocket_infra.constructs.service_context import SECRETS_DIR, ServiceContext
 from sprocket_infra.constructs.swarm_service import Resources, SwarmServiceProps, VolumeMount
@@ -57,21 +58,23 @@ class Neo4j(Construct):
         self.service = context.routing.route(
             self,
             "neo4j",
-            SwarmServiceProps(
-                name=NAME,
-                image=context.environment.layer2.images.neo4j,
-                env=env,
-                healthcheck=bash_probe(HTTP_PORT, "/", start_period_s=90),
-                resources=Resources(cpus=1.0, memory_mib=props.heap_mib * 2),
-                networks=[context.data],
-                secrets=[
-                    context.secret_file(
-                        owner=NAME, target=AUTH_PATH, template="neo4j/%s", refs=[self.password]
-                    )
-                ],
-                mounts=[VolumeMount(source=naming.service_volume(NAME), target="/data")],
-                placement=volume_placement(context.environment),
-                stateful=True,
+            hardening.SERVICES[NAME].apply(
+                SwarmServiceProps(
+                    name=NAME,
+                    image=context.environment.layer2.images.neo4j,
+                    env=env,
+                    healthcheck=bash_probe(HTTP_PORT, "/", start_period_s=90),
+                    resources=Resources(cpus=1.0, memory_mib=props.heap_mib * 2),
+                    networks=[context.data],
+                    secrets=[
+                        context.secret_file(
+                            owner=NAME, target=AUTH_PATH, template="neo4j/%s", refs=[self.password]
+                        )
+                    ],
+                    mounts=[VolumeMount(source=naming.service_volume(NAME), target="/data")],
+                    placement=volume_placement(context.environment),
+                    stateful=True,
+                )
             ),
             routes=[
                 context.routing.admin_ui("neo4j", subdomain="neo4j", port=HTTP_PORT, rule=ELO_RULE),
