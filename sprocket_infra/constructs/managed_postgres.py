@@ -14,8 +14,13 @@ In both DigitalOcean modes the firewall admits only the configured trusted sourc
 cluster's CA certificate is read once and handed out with every login (clients verify TLS against it), and
 each user's generated password goes straight into Vault (``<env>/for-platform/postgres/platform`` for the
 platform, ``<env>/postgres/<consumer>`` for layer2's own consumers). DigitalOcean users are created without
-superuser or role-creation rights; ownership of objects inside a database is left to the consumer's
-migrations (granting more would need a PostgreSQL provider with a network path to the cluster).
+superuser or role-creation rights, and DigitalOcean leaves every database open to every login
+(``CONNECT`` belongs to ``PUBLIC``): :class:`PostgresGrants` closes each one to its own login, which it
+makes the owner, as the cluster's admin. The admin login is kept in Vault for operators
+(``<env>/postgres-admin``) and mounted into that one task; no app or consumer gets it.
+
+An ``external`` server gets no grants from here (layer2 has no admin login for it): run the same
+script there by hand (``docs/shared-service-identities.md``).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf import TerraformResourceLifecycle
+from cdktf import TerraformResource, TerraformResourceLifecycle
 from constructs import Construct
 
 from sprocket_infra import naming
@@ -33,13 +38,17 @@ from sprocket_infra.config import (
     ExternalPostgresConfig,
     ManagedPostgresConfig,
 )
+from sprocket_infra.constructs.postgres_grants import PostgresGrants, PostgresGrantsProps
 from sprocket_infra.constructs.vault_secrets import Layer2Secrets
-from sprocket_infra.endpoints import DatabaseLogin, ServiceEndpoint
+from sprocket_infra.endpoints import DatabaseLogin, Login, ServiceEndpoint
+from sprocket_infra.postgres_grants import DIGITALOCEAN_MAINTENANCE_DATABASE, DatabaseGrant
 from sprocket_infra.secrets.external import external_secrets
 
 MANAGED_PORT = 25060
 """DigitalOcean managed PostgreSQL always listens here (the pooler uses 25061)."""
 PLATFORM = "platform"
+ADMIN_FOLDER = "postgres-admin"
+"""Vault folder of the cluster's admin login (operators and the grants task only)."""
 
 
 def password_folder(consumer: str) -> str:
@@ -64,8 +73,8 @@ class ManagedPostgresProps:
 
 
 class ManagedPostgres(Construct):
-    """Public attributes: ``logins`` (consumer -> :class:`DatabaseLogin`), ``cluster_id`` and
-    ``ca_certificate`` (both None when external), ``endpoint``."""
+    """Public attributes: ``logins`` (consumer -> :class:`DatabaseLogin`), ``cluster_id``,
+    ``ca_certificate`` and ``grants`` (all None when external), ``endpoint``."""
 
     def __init__(self, scope: Construct, construct_id: str, props: ManagedPostgresProps) -> None:
         super().__init__(scope, construct_id)
@@ -76,20 +85,57 @@ class ManagedPostgres(Construct):
             self.ca_certificate: str | None = None
             self.endpoint = ServiceEndpoint(host=config.host, port=config.port)
             self.admin: tuple[str, str] | None = None
+            self.grants: PostgresGrants | None = None
             self.logins = {consumer: self._external_login(consumer, config) for consumer in props.consumers}
             return
-        cluster_id, host, self.admin = self._cluster(config)
+        cluster_id, host, self.admin, made_by = self._cluster(config)
         self.cluster_id = cluster_id
         self.ca_certificate = self._ca_certificate(cluster_id)
         self.endpoint = ServiceEndpoint(host=host, port=MANAGED_PORT)
         self._firewall(cluster_id, config)
-        self.logins = {consumer: self._managed_login(cluster_id, consumer) for consumer in props.consumers}
+        made = {consumer: self._managed_login(cluster_id, consumer) for consumer in props.consumers}
+        self.logins = {consumer: login for consumer, (login, _) in made.items()}
+        self.grants = self._grants(self.ca_certificate, made_by, [r for _, rs in made.values() for r in rs])
+
+    def _grants(
+        self, ca_certificate: str, made_by: Sequence[TerraformResource], after: Sequence[TerraformResource]
+    ) -> PostgresGrants:
+        """The task that closes each database to its own login, as the admin (kept in Vault first)."""
+        assert self.admin is not None
+        environment = self.props.environment
+        admin = self.props.secrets.keep(
+            ADMIN_FOLDER, {"username": self.admin[0], "password": self.admin[1]}, made_by=made_by
+        )
+        return PostgresGrants(
+            self,
+            "grants",
+            PostgresGrantsProps(
+                environment=environment,
+                endpoint=self.endpoint,
+                ca_certificate=ca_certificate,
+                # Plain names (the logins carry the resources' references): the script is literal text
+                # in the JSON, and its config is named by a hash taken at synth.
+                grants=[
+                    DatabaseGrant(
+                        consumer=consumer,
+                        database=naming.database_name(environment, consumer),
+                        owner=naming.database_user(environment, consumer),
+                    )
+                    for consumer in self.props.consumers
+                ],
+                maintenance_database=DIGITALOCEAN_MAINTENANCE_DATABASE,
+                admin=Login(username=admin["username"], password=admin["password"]),
+                secrets=self.props.secrets,
+                after=after,
+            ),
+        )
 
     def _cluster(
         self, config: ManagedPostgresConfig | ExistingPostgresConfig
-    ) -> tuple[str, str, tuple[str, str]]:
-        """(cluster id, host, (admin user, admin password)); the admin pair only ever reaches Vault's
-        optional database engine, never a service."""
+    ) -> tuple[str, str, tuple[str, str], list[TerraformResource]]:
+        """(cluster id, host, (admin user, admin password), the resource whose replacement changes the
+        admin pair: the cluster, or none for a looked-up one). The pair reaches Vault (for operators and
+        the grants task) and Vault's optional database engine, never an app."""
         if isinstance(config, ManagedPostgresConfig):
             from cdktf_cdktf_provider_digitalocean.database_cluster import DatabaseCluster
 
@@ -104,13 +150,19 @@ class ManagedPostgres(Construct):
                 region=self.props.environment.digitalocean.region,
                 lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
             )
-            return cluster.id, cluster.host, (cluster.user, cluster.password)
+            return cluster.id, cluster.host, (cluster.user, cluster.password), [cluster]
         from cdktf_cdktf_provider_digitalocean.data_digitalocean_database_cluster import (
             DataDigitaloceanDatabaseCluster,
         )
 
         found = DataDigitaloceanDatabaseCluster(self, "cluster", name=config.name)
-        return found.id, found.host, (found.user, found.password)
+        # Nothing here makes a looked-up cluster's admin pair, so its Vault copy follows the cluster
+        # behind the name: a plain ``terraform_data`` (cdktf's class runs ``terraform version`` at synth)
+        # replaced when the cluster's id or admin user changes. A password reset in DigitalOcean needs
+        # ``-replace`` of the write (docs/shared-service-identities.md).
+        identity = TerraformResource(self, "admin-identity", terraform_resource_type="terraform_data")
+        identity.add_override("triggers_replace", [found.id, found.user])
+        return found.id, found.host, (found.user, found.password), [identity]
 
     def _ca_certificate(self, cluster_id: str) -> str:
         """The cluster's CA (PEM, a reference): DigitalOcean signs each cluster's certificate with a CA of
@@ -135,7 +187,10 @@ class ManagedPostgres(Construct):
             ],
         )
 
-    def _managed_login(self, cluster_id: str, consumer: str) -> DatabaseLogin:
+    def _managed_login(
+        self, cluster_id: str, consumer: str
+    ) -> tuple[DatabaseLogin, tuple[TerraformResource, ...]]:
+        """The consumer's login, and its database and user (the grants task runs after both)."""
         from cdktf_cdktf_provider_digitalocean.database_db import DatabaseDb
         from cdktf_cdktf_provider_digitalocean.database_user import DatabaseUser
 
@@ -159,13 +214,14 @@ class ManagedPostgres(Construct):
             made_by=[user],
             for_platform=consumer == PLATFORM,
         )["password"]
-        return DatabaseLogin(
+        login = DatabaseLogin(
             endpoint=self.endpoint,
             database=database.name,
             username=user.name,
             password=password,
             ca_certificate=self.ca_certificate,
         )
+        return login, (database, user)
 
     def _external_login(self, consumer: str, config: ExternalPostgresConfig) -> DatabaseLogin:
         environment = self.props.environment

@@ -66,7 +66,8 @@ def test_managed_cluster_is_protected_and_only_trusts_its_nodes(managed: dict[st
 
 def test_platform_password_is_published_for_the_platform_only(managed: dict[str, Any]) -> None:
     paths = sorted(body["name"] for body in resources(managed, VaultKvSecretV2.TF_RESOURCE_TYPE).values())
-    assert paths == ["prod/for-platform/postgres/platform", "prod/postgres/grafana"]
+    # prod/postgres-admin: the cluster's admin, for operators and the grants task (not for-platform).
+    assert paths == ["prod/for-platform/postgres/platform", "prod/postgres-admin", "prod/postgres/grafana"]
 
 
 def test_database_engine_gets_the_admin_password_write_only(managed: dict[str, Any]) -> None:

@@ -119,10 +119,26 @@ def test_every_database_consumer_gets_its_own_login_and_none_is_the_admin(
     assert sorted(users) == sorted(naming.database_user(environment, consumer) for consumer in consumers)
     assert sorted(databases) == sorted(naming.database_name(environment, consumer) for consumer in consumers)
     assert "doadmin" not in users
-    text = json.dumps(
-        {key: layer2["resource"][key] for key in ("docker_service", "docker_secret", "vault_kv_secret_v2")}
-    )
+    # The admin pair is kept in Vault for operators and the grants task (prod/postgres-admin) and reaches
+    # no other secret and no service but postgres-grants.
+    admin_read = "read-infrastructure-postgres-admin_"
+    kept = {
+        key: body
+        for key, body in layer2["resource"]["vault_kv_secret_v2"].items()
+        if body["name"] != "prod/postgres-admin"
+    }
+    text = json.dumps({key: layer2["resource"][key] for key in ("docker_service", "docker_secret")} | kept)
     assert not re.search(r"digitalocean_database_cluster\.[^.}]+\.(user|password|uri)", text)
+    admin_secrets = {
+        name for name, body in layer2["resource"]["docker_secret"].items() if admin_read in body["data"]
+    }
+    assert len(admin_secrets) == 2
+    mounting = [
+        body["name"]
+        for body in layer2["resource"]["docker_service"].values()
+        if any(secret in json.dumps(body) for secret in admin_secrets)
+    ]
+    assert mounting == ["postgres-grants"]
     (firewall,) = resources(layer2, DigitaloceanDatabaseFirewall.TF_RESOURCE_TYPE).values()
     assert firewall["rule"] == [{"type": "tag", "value": "sprocket-swarm"}]
 

@@ -1,0 +1,78 @@
+"""The SQL that closes each consumer's PostgreSQL database to everyone but its own login.
+
+A new database lets every role connect (``CONNECT`` and ``TEMPORARY`` belong to ``PUBLIC``), so a
+DigitalOcean cluster with one database and one login per consumer still lets Grafana's login open the
+platform's database. :func:`grants_sql` renders one psql script that, for each consumer:
+
+* makes the consumer's login the database's owner (the admin first joins the login's role, which
+  ``ALTER DATABASE ... OWNER`` requires of a non-superuser such as DigitalOcean's ``doadmin``); the owner
+  then holds every right in it, and on PostgreSQL 15+ the ``public`` schema too (``pg_database_owner``);
+* revokes ``CONNECT`` and ``TEMPORARY`` from ``PUBLIC`` and grants them to the owner by name;
+* inside the database, revokes ``CREATE`` on ``public`` from ``PUBLIC`` (already so on 15+; on older
+  servers this admin cannot revoke it, which psql reports as a warning, and only the owner can connect
+  anyway) and grants the owner ``USAGE`` and ``CREATE`` there.
+
+It also revokes ``CONNECT`` on the maintenance database (``defaultdb`` on DigitalOcean) from ``PUBLIC``,
+so a consumer's login opens nothing but its own database. Every statement is a state, not a step: running
+the script again changes nothing, which is what lets a Swarm task apply it on every start.
+
+Names are quoted as identifiers here (never pasted raw), although ``naming`` only makes lowercase ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+DIGITALOCEAN_MAINTENANCE_DATABASE = "defaultdb"
+"""The database every DigitalOcean cluster is created with; its admin connects there first."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseGrant:
+    """One consumer's database and the login that owns it and alone connects to it."""
+
+    consumer: str
+    database: str
+    owner: str
+
+
+def quote_ident(name: str) -> str:
+    """``name`` as a PostgreSQL identifier in double quotes (a ``"`` inside is doubled)."""
+    if not name or "\x00" in name:
+        raise ValueError(f"not a PostgreSQL identifier: {name!r}")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def grants_sql(grants: Sequence[DatabaseGrant], *, maintenance_database: str) -> str:
+    """The idempotent psql script for ``grants`` (see the module docstring); psql connects to
+    ``maintenance_database`` first and returns there after each database."""
+    databases = [grant.database for grant in grants]
+    if len(set(databases)) != len(databases) or maintenance_database in databases:
+        raise ValueError(
+            f"each consumer needs a database of its own, apart from {maintenance_database!r} "
+            f"(got {databases})"
+        )
+    home = quote_ident(maintenance_database)
+    lines = [
+        "-- Rendered by sprocket_infra/postgres_grants.py; running it again changes nothing.",
+        r"\set ON_ERROR_STOP on",
+        "",
+        "-- The maintenance database: its owner (the admin) still connects, consumers do not.",
+        f"REVOKE CONNECT, TEMPORARY ON DATABASE {home} FROM PUBLIC;",
+    ]
+    for grant in sorted(grants, key=lambda item: item.consumer):
+        database, owner = quote_ident(grant.database), quote_ident(grant.owner)
+        lines += [
+            "",
+            f"-- {grant.consumer}: database {database}, owned by its own login {owner}.",
+            f"GRANT {owner} TO CURRENT_USER;",
+            f"ALTER DATABASE {database} OWNER TO {owner};",
+            f"REVOKE CONNECT, TEMPORARY ON DATABASE {database} FROM PUBLIC;",
+            f"GRANT CONNECT, TEMPORARY ON DATABASE {database} TO {owner};",
+            rf"\connect {database}",
+            "REVOKE CREATE ON SCHEMA public FROM PUBLIC;",
+            f"GRANT USAGE, CREATE ON SCHEMA public TO {owner};",
+            rf"\connect {home}",
+        ]
+    return "\n".join(lines) + "\n"
