@@ -21,12 +21,15 @@ from typing import Any
 import pytest
 import yaml
 
-from sprocket_infra.catalog import CATALOG_FILE
+from sprocket_infra import naming
+from sprocket_infra.catalog import CATALOG_FILE, load_catalog
 from sprocket_infra.config import CONFIG_DIR, load_environment
+from sprocket_infra.edge_networks import edge_plan
 from sprocket_infra.secrets.external import external_secrets
 from sprocket_infra.stacks.base import STACK_NAMES
 from tests.conftest import read_stacks
 from tests.e2e.engine import VENV_BIN, Deployment, progress
+from tests.e2e.network_checks import admin_ports_reachable, edge_problems, read_topology, summary
 from tests.e2e.swarm import Swarm
 from tests.integration.openbao_dev import DevServer, local_client
 
@@ -171,6 +174,23 @@ def test_openbao_holds_every_mount_policy_and_auth_method(deployment: Deployment
         stored = client.read(f"auth/token/roles/{role}")["data"]
         assert stored["orphan"] is True, role
         assert stored["token_explicit_max_ttl"] > 0, f"deploy tokens of role {role} never expire"
+
+
+def test_each_routed_backend_shares_its_edge_network_only_with_traefik(
+    deployment: Deployment, swarm: Swarm
+) -> None:
+    """Read from the live Swarm (tests/e2e/network_checks.py): one encrypted edge network per backend or
+    platform zone with its fixed subnet, nobody else on it, nothing else shared with Traefik."""
+    environment = load_environment(deployment.environment)
+    plan = edge_plan(environment, load_catalog())
+    topology = read_topology(swarm)
+    assert edge_problems(topology, plan, encrypt=environment.swarm.encrypt_overlays) == []
+    progress(f"{deployment.environment}: edge networks {json.dumps(summary(topology, plan))}")
+    # An app reaches no layer backend's routed (admin) port on an edge network, only its own zone's.
+    web = naming.platform_service_name(environment, "web")
+    reachable = admin_ports_reachable(topology, web)
+    progress(f"{deployment.environment}: routed ports {web} opens directly: {reachable}")
+    assert all(name.startswith(f"{environment.name}-") for name in reachable), reachable
 
 
 def test_second_plan_is_empty_for_every_stack(deployment: Deployment) -> None:
