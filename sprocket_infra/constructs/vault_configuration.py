@@ -12,6 +12,10 @@ construct adds no grant of its own; it only turns the description into Terraform
 * a token role per service policy (``infrastructure``, ``platform-<env>``): deploy tokens are made with
   ``vault token create -role=<policy>``, are orphans (revoking the operator's login does not break a
   running deploy) and expire within hours, unlike the never-expiring tokens of the original;
+* a rate-limit quota on every login path (``auth/approle/login``, and ``auth/github/login`` on HashiCorp
+  Vault): each client address (the one Traefik forwards) gets ``login_rate_limit`` attempts per
+  ``login_rate_interval_s``, then 429, so a guessed or leaked secret-id cannot be tried at speed. The
+  AppRole mount is made by ``sprocket-infra vault bootstrap`` before layer2's first deploy;
 * a ``file`` audit device writing to stdout, so every request (with secret values HMAC'd) lands in the
   container log and from there in Loki. On OpenBao, whose API refuses audit devices, layer1 declares the
   same device in ``vault.hcl`` instead.
@@ -27,6 +31,7 @@ from cdktf_cdktf_provider_vault.github_auth_backend import GithubAuthBackend
 from cdktf_cdktf_provider_vault.github_team import GithubTeam
 from cdktf_cdktf_provider_vault.mount import Mount
 from cdktf_cdktf_provider_vault.policy import Policy as VaultPolicy
+from cdktf_cdktf_provider_vault.quota_rate_limit import QuotaRateLimit
 from cdktf_cdktf_provider_vault.token_auth_backend_role import TokenAuthBackendRole
 from constructs import Construct
 
@@ -34,6 +39,7 @@ from sprocket_infra import naming
 from sprocket_infra.config import Layer2VaultConfig
 from sprocket_infra.constructs.vault_with_s3_backend import AUDIT_DEVICE_PATH
 from sprocket_infra.vault.access import VaultAccess, policy_hcl
+from sprocket_infra.vault.admin import login_quotas
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +96,20 @@ class VaultConfiguration(Construct):
                 token_explicit_max_ttl=settings.deploy_token_max_ttl_s,
                 token_ttl=None if props.openbao else settings.deploy_token_ttl_s,
                 token_max_ttl=None if props.openbao else settings.deploy_token_max_ttl_s,
+            )
+        for quota in login_quotas(
+            access,
+            openbao=props.openbao,
+            rate=settings.login_rate_limit,
+            interval_s=settings.login_rate_interval_s,
+        ):
+            QuotaRateLimit(
+                self,
+                f"quota-{quota.name}",
+                name=quota.name,
+                path=quota.path,
+                rate=quota.rate,
+                interval=quota.interval_s,
             )
         if not props.openbao:
             Audit(
