@@ -14,6 +14,8 @@ server_config_nodes`` says what differs per node; ``server_config_seal`` creates
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import TYPE_CHECKING
@@ -41,9 +43,10 @@ from sprocket_infra.vault.server_config_nodes import (
     CONFIG_PATH as CONFIG_PATH,  # re-exported
 )
 from sprocket_infra.vault.server_config_nodes import (
-    DATA_DIR,
     KEYS_DIR,
     PORT,
+    SERVER_GID,
+    SERVER_UID,
     VaultNode,
     vault_nodes,
 )
@@ -56,6 +59,11 @@ if TYPE_CHECKING:
     from cdktf_cdktf_provider_digitalocean.spaces_bucket import SpacesBucket
 
 S3_CREDENTIALS_PATH = "/run/secrets/vault-s3-credentials"
+
+
+def _server_secret(secret: DockerObject, target: str) -> SecretFile:
+    """A secret file only the server's user can read (0400, owned by it)."""
+    return SecretFile(secret=secret, target=target, uid=SERVER_UID, gid=SERVER_GID)
 
 
 def unseal_script() -> str:
@@ -72,6 +80,21 @@ class VaultWithS3BackendProps:
     environment: Environment
     routing: Routing
     """layer1's edge; Vault's API and UI are routed through it."""
+    trusted_proxy_cidrs: Sequence[str] = ()
+    """Networks of the proxies in front of Vault (Traefik's side of Vault's route), whose
+    ``X-Forwarded-For`` the listener believes, so audit entries and login rate limits see the real
+    client. A request carrying the header from anywhere else is refused. Left out: the header is
+    ignored, and every request through Traefik counts as coming from Traefik."""
+
+    def __post_init__(self) -> None:
+        for cidr in self.trusted_proxy_cidrs:
+            try:
+                ipaddress.ip_network(cidr, strict=True)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxy_cidrs: {cidr!r} is not a network address in CIDR form "
+                    "(e.g. '10.20.3.0/24', host bits zero)"
+                ) from None
 
 
 class VaultWithS3Backend(Construct):
@@ -88,11 +111,16 @@ class VaultWithS3Backend(Construct):
         self.bucket: SpacesBucket | None = None
         if isinstance(vault.storage, S3Storage):
             credentials = self._spaces_bucket(environment, vault.storage)
-            secrets.append(SecretFile(secret=credentials, target=S3_CREDENTIALS_PATH))
+            secrets.append(_server_secret(credentials, S3_CREDENTIALS_PATH))
         seal = seal_wiring(self, environment)
         if seal.secret is not None and seal.target is not None:
-            secrets.append(SecretFile(secret=seal.secret, target=seal.target))
-        nodes = vault_nodes(environment, kms_key_id=seal.kms_key_id, seal_file=seal.target)
+            secrets.append(_server_secret(seal.secret, seal.target))
+        nodes = vault_nodes(
+            environment,
+            kms_key_id=seal.kms_key_id,
+            seal_file=seal.target,
+            trusted_proxy_cidrs=props.trusted_proxy_cidrs,
+        )
         services = [self._node(environment, node, secrets, props.routing) for node in nodes]
         self.service: SwarmService = services[0]
         """Node 1, the routed one (with ``vault.ha``, ``nodes`` holds every node's service)."""
@@ -108,12 +136,16 @@ class VaultWithS3Backend(Construct):
         if isinstance(vault.storage, S3Storage):
             env["AWS_SHARED_CREDENTIALS_FILE"] = S3_CREDENTIALS_PATH
         else:
-            mounts.append(VolumeMount(source=naming.service_volume(node.service), target=DATA_DIR))
+            mounts.append(VolumeMount(source=naming.service_volume(node.service), target=node.data_dir))
         props = SwarmServiceProps(
             name=node.service,
             image=vault.image,
             command=["/bin/sh", SCRIPT_PATH, "serve"],
             env=env,
+            # The image's own unprivileged user, by number (the entrypoint replaces the image's, which on
+            # hashicorp/vault would start as root). No capability at all: see server_config_nodes on mlock.
+            user=f"{SERVER_UID}:{SERVER_GID}",
+            cap_drop=["ALL"],
             healthcheck=Healthcheck(
                 test=("CMD", vault.binary, "status", f"-address=http://127.0.0.1:{PORT}"),
                 interval_s=15,

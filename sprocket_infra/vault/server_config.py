@@ -83,6 +83,11 @@ class ServerConfig:
     """Declare a file audit device on stdout (OpenBao accepts audit devices only from its config)."""
     disable_mlock: bool = False
     """Write ``disable_mlock = true`` (HashiCorp Vault in an unprivileged container; OpenBao 2 dropped it)."""
+    trusted_proxy_cidrs: tuple[str, ...] = ()
+    """Addresses (CIDRs) of the reverse proxies whose ``X-Forwarded-For`` the listener believes: requests
+    from them are logged, audited and rate limited under the client address they forward. A request from
+    anywhere else that carries the header is refused (400), so no client can pose as another. Left out:
+    the header is not read at all and every request counts as coming from its connecting address."""
 
 
 def _block(header: str, pairs: list[tuple[str, str]], indent: str = "") -> str:
@@ -138,6 +143,12 @@ def render(config: ServerConfig) -> str:
     if config.cluster_listen is not None:
         pairs.append(("cluster_address", f'"{config.cluster_listen}"'))
     pairs.append(("tls_disable", "true"))
+    if config.trusted_proxy_cidrs:
+        pairs += [
+            ("x_forwarded_for_authorized_addrs", f'"{",".join(config.trusted_proxy_cidrs)}"'),
+            ("x_forwarded_for_reject_not_authorized", "true"),
+            ("x_forwarded_for_reject_not_present", "false"),
+        ]
     width = max(len(key) for key, _ in pairs)
     listener = [f"  {key.ljust(width)} = {value}\n" for key, value in pairs]
     return (

@@ -10,6 +10,7 @@ text synthesized from it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sprocket_infra import naming
@@ -22,8 +23,25 @@ CLUSTER_PORT = PORT + 1
 CONFIG_PATH = "/vault/config/vault.hcl"
 SCRIPT_PATH = "/vault/init-unseal.sh"
 KEYS_DIR = "/vault/keys"
-DATA_DIR = "/vault/data"
 SERVICE = "vault"
+
+SERVER_UID = 100
+SERVER_GID = 1000
+"""The images' unprivileged user, which the service runs as (never root). openbao/openbao's UBI Dockerfile
+creates ``openbao`` with ``--uid 100`` in group ``--gid 1000``; its Alpine Dockerfile (the image we pin) and
+hashicorp/vault's make the user with busybox ``adduser -S`` (first free system uid: 100) in a group from
+``addgroup`` (first free gid: 1000). The keys directory on the host and the secret files belong to it."""
+
+_DATA_DIRS = {"bao": "/openbao/file", "vault": "/vault/file"}
+"""Raft's data directory: the one directory each image creates owned by its unprivileged user, so a new
+named volume mounted there starts out owned by that user (Docker copies the mount point's ownership into
+an empty volume). A directory the image lacks would be created root-owned, and the server could not
+write it."""
+
+
+def data_dir(binary: str) -> str:
+    """Where the raft data volume is mounted for the image whose CLI is ``binary`` (``bao``/``vault``)."""
+    return _DATA_DIRS[binary]
 
 
 def node_service(index: int) -> str:
@@ -43,6 +61,8 @@ class VaultNode:
     config: hcl.ServerConfig
     env: dict[str, str]
     """The entrypoint's contract variables (``assets/vault/init-unseal.sh``); nothing secret."""
+    data_dir: str
+    """Mount point of the raft data volume (unused with S3 storage)."""
     placement: tuple[str, ...]
     """Swarm placement constraints: the storage nodes, and with HA the one node labelled for it."""
 
@@ -91,16 +111,22 @@ def _env(environment: Environment, index: int, count: int, seal_file: str | None
 
 
 def vault_nodes(
-    environment: Environment, *, kms_key_id: str | None = None, seal_file: str | None = None
+    environment: Environment,
+    *,
+    kms_key_id: str | None = None,
+    seal_file: str | None = None,
+    trusted_proxy_cidrs: Sequence[str] = (),
 ) -> tuple[VaultNode, ...]:
     """Every Vault node of ``environment``, node 1 first. ``kms_key_id`` is the id (usually a token) of
     the KMS key layer1 created; ``seal_file`` where the seal's secret (transit token, KMS credentials
-    file) is mounted, if it has one."""
+    file) is mounted, if it has one; ``trusted_proxy_cidrs`` the proxies whose ``X-Forwarded-For`` the
+    listener believes (``ServerConfig.trusted_proxy_cidrs``)."""
     vault = environment.vault
     count = 1 if vault.ha is None else vault.ha.nodes
     services = tuple(node_service(index) for index in range(1, count + 1))
     seal = _seal(environment, kms_key_id)
     storage_nodes = environment.swarm.placement.storage
+    data = data_dir(vault.binary)
     nodes = []
     for index, service in enumerate(services, start=1):
         storage: hcl.RaftStorage | hcl.S3Storage
@@ -113,7 +139,7 @@ def vault_nodes(
             )
         else:
             storage = hcl.RaftStorage(
-                path=DATA_DIR,
+                path=data,
                 node_id=vault.storage.node_id if count == 1 else service,
                 retry_join=tuple(f"http://{peer}:{PORT}" for peer in services if peer != service),
             )
@@ -135,9 +161,16 @@ def vault_nodes(
             storage=storage,
             seal=seal,
             audit_to_stdout=vault.is_openbao,
-            # mlock is not available in an unprivileged container; OpenBao 2 dropped the setting.
+            # HashiCorp Vault: a process of a non-root user cannot mlock without file capabilities on the
+            # binary (its image's entrypoint sets them as root; ours never runs as root). OpenBao 2 has no
+            # mlock at all (it removed it, openbao/openbao#363), so it needs neither this nor IPC_LOCK.
             disable_mlock=not vault.is_openbao,
+            trusted_proxy_cidrs=tuple(trusted_proxy_cidrs),
         )
         env = _env(environment, index, count, seal_file)
-        nodes.append(VaultNode(index=index, service=service, config=config, env=env, placement=placement))
+        nodes.append(
+            VaultNode(
+                index=index, service=service, config=config, env=env, data_dir=data, placement=placement
+            )
+        )
     return tuple(nodes)

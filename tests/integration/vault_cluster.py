@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sprocket_infra.vault.server_config_nodes import CLUSTER_PORT, CONFIG_PATH, DATA_DIR, PORT
+from sprocket_infra.vault.server_config_nodes import CLUSTER_PORT, CONFIG_PATH, PORT, data_dir
 from sprocket_infra.vault.server_config_seal import TRANSIT_TOKEN_PATH
 from tests.conftest import Stacks
 from tests.integration.openbao import BAO, BaoNode, group_alive
@@ -40,6 +40,9 @@ path "transit/encrypt/{TRANSIT_KEY}" {{ capabilities = ["update"] }}
 path "transit/decrypt/{TRANSIT_KEY}" {{ capabilities = ["update"] }}
 """
 """All the sealing token may do: what the transit seal documents it needs, on its one key."""
+
+DATA_DIR = data_dir("bao")
+"""Raft data directory the synthesized vault.hcl names (the cluster fixtures run OpenBao)."""
 
 
 def bao(

@@ -230,7 +230,12 @@ def test_local_vault_uses_raft_and_unseal_script(synth_stacks: SynthStacks) -> N
     assert script.startswith("#!/bin/sh")
     mounts = {m["target"]: m for m in container["mounts"]}
     assert mounts["/vault/keys"]["type"] == "bind"
-    assert mounts["/vault/data"]["type"] == "volume"
+    # Raft data where the openbao image has a directory owned by its user (a new volume inherits it).
+    assert mounts["/openbao/file"]["type"] == "volume"
+    assert container["user"] == "100:1000"
+    assert container["cap_drop"] == ["ALL"]
+    assert "cap_add" not in container
+    assert 'path    = "/openbao/file"' in hcl
     assert vault["update_config"]["order"] == "stop-first"
 
 

@@ -52,7 +52,7 @@ def test_one_pinned_service_per_raft_node_only_node_1_bootstraps(transit_layer1:
         constraints = nodes[name]["task_spec"]["placement"]["constraints"]
         assert f"node.labels.sprocket.vault-node=={index}" in constraints
         mounts = {m["target"]: m for m in container(nodes[name])["mounts"]}
-        assert mounts["/vault/data"]["source"] == f"{name}-data"
+        assert mounts["/openbao/file"]["source"] == f"{name}-data"
         hcl = mounted_file(transit_layer1, nodes[name], CONFIG_PATH)
         assert f'node_id = "{name}"' in hcl
         assert f'api_addr      = "http://{name}:8200"' in hcl
