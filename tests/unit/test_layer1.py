@@ -50,6 +50,7 @@ EDGE_KEYS = (
 
 LAYER1_ADDRESSES = {
     "docker_config.socket-proxy_config-haproxy-cfg_B8C71FCE",
+    "docker_config.traefik_swarm_config-edge-policy-yml_1AED217C",
     "docker_config.traefik_swarm_config-traefik-yml_9305A3AF",
     "docker_config.vault_swarm_config-init-unseal-sh_1A97A855",
     "docker_config.vault_swarm_config-vault-hcl_DBD02118",
@@ -142,7 +143,7 @@ def test_only_traefik_mounts_the_socket_proxy_network(synth_stacks: SynthStacks)
     ("environment", "redirect", "ca_server"),
     [
         ("local", False, None),
-        ("lan", False, None),
+        ("lan", True, "https://192.168.4.39:9000/acme/acme/directory"),
         ("prod", True, "https://acme-v02.api.letsencrypt.org/directory"),
     ],
 )
