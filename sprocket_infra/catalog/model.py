@@ -36,6 +36,8 @@ QueueKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")]
 SecretName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
 FileStem = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")]
 Port = Annotated[Count, Field(ge=1, le=65535)]
+Capability = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
+ContainerPath = Annotated[str, Field(pattern=r"^/[^\s]*$")]
 
 ALPHA_GATE_RULE = "AlphaTesters"
 """Forward-auth rule of ``alpha_gate`` routes where the environment sets ``platform.alpha_restrictions``."""
@@ -161,11 +163,75 @@ class Resources(Strict):
     memory_mib: Count = Field(512, ge=16, le=65536, description="Memory limit. Left out: 512 MiB.")
 
 
+class Security(Strict):
+    """How the service runs in its container. Every catalog service drops all Linux capabilities."""
+
+    user: str | None = Field(
+        None,
+        pattern=r"^[0-9]+:[0-9]+$",
+        description="uid:gid to run as (not uid 0), e.g. '1000:1000' for node in node:*-alpine images; "
+        "it also owns the service's secret files (mode 0400). Left out: the image's own user, and "
+        "secret files readable by any uid (0444).",
+    )
+    read_only: Flag = Field(False, description="Read-only root filesystem. Left out: writable.")
+    tmpfs: tuple[ContainerPath, ...] = Field(
+        (), description="Paths outside the volume the service writes to, each a 64 MiB tmpfs. Left out: none."
+    )
+    cap_add: tuple[Capability, ...] = Field(
+        (), description="Capabilities given back after dropping all (e.g. NET_BIND_SERVICE). Left out: none."
+    )
+
+    @field_validator("user")
+    @classmethod
+    def _not_root(cls, user: str | None) -> str | None:
+        if user is not None and user.split(":", 1)[0] == "0":
+            raise ValueError(f"user {user!r} is root; leave 'user' out to keep the image's own user")
+        return user
+
+    @property
+    def uid_gid(self) -> tuple[int, int] | None:
+        if self.user is None:
+            return None
+        uid, gid = self.user.split(":", 1)
+        return int(uid), int(gid)
+
+
 class AppConfig(Strict):
     """The JSON settings file the app reads, assembled from named sections."""
 
     path: str = Field(pattern=r"^/[^\s]*\.json$", description="Where the app reads it in the container.")
     sections: tuple[str, ...] = Field(description="Section names, merged in this order.")
+
+
+TOKEN_PLACEHOLDER = "token"  # noqa: S105 - the name of a placeholder, not a token
+"""What stands for the generated token in an ``admin_token.template``."""
+
+
+class AdminToken(Strict):
+    """A random admin token layer2 generates for the entry and keeps in Vault (never in a command line, an
+    environment variable or the plan's JSON): the server reads it from a config file handed to it as a
+    Docker secret, its clients from a secret file."""
+
+    config: str = Field(
+        pattern=r"^/[^\s]*\.(yaml|yml|json)$",
+        description="Where the server finds the config file in its container (point its --config there).",
+    )
+    template: str = Field(
+        description="The config file: '{token}' (once) stands for the token; the entry's placeholders "
+        "(e.g. {networks[dgraph].subnet}) may appear too.",
+    )
+    clients: tuple[ServiceKey, ...] = Field(
+        (),
+        description="Entries that send the token, each given it as /app/secret/<this entry>-admin-token.txt. "
+        "Left out: nobody but the server.",
+    )
+
+    @field_validator("template")
+    @classmethod
+    def _one_token(cls, template: str) -> str:
+        if PLACEHOLDER.findall(template).count(TOKEN_PLACEHOLDER) != 1:
+            raise ValueError(f"the template must hold {{{TOKEN_PLACEHOLDER}}} exactly once")
+        return template
 
 
 class ServiceEntry(Strict):
@@ -211,6 +277,15 @@ class ServiceEntry(Strict):
     replicas: Count = Field(1, ge=0, le=20, description="Tasks to run. Left out: 1.")
     resources: Resources = Field(default_factory=Resources)
     healthcheck: Healthcheck
+    security: Security = Field(
+        default_factory=Security,
+        description="User, read-only root, tmpfs paths, capabilities. Left out: the image's user, a "
+        "writable root, no capabilities.",
+    )
+    admin_token: AdminToken | None = Field(
+        None,
+        description="A generated admin token, for a server that reads it from a config file. Left out: none.",
+    )
     rollout: Literal["start-first", "stop-first"] = Field(
         "start-first",
         description="'stop-first' where two running tasks would do the work twice (the bot, consumers "
@@ -270,9 +345,15 @@ class ServiceEntry(Strict):
 
     @property
     def placeholders(self) -> tuple[str, ...]:
-        """Every ``{placeholder}`` in ``env`` and ``command``."""
+        """Every ``{placeholder}`` in ``env``, ``command`` and the admin token's config template (but the
+        token's own)."""
         texts = [*self.env.values(), *(self.command or ())]
-        return tuple(name for text in texts for name in PLACEHOLDER.findall(text))
+        found = [name for text in texts for name in PLACEHOLDER.findall(text)]
+        if self.admin_token is not None:
+            found += [
+                name for name in PLACEHOLDER.findall(self.admin_token.template) if name != TOKEN_PLACEHOLDER
+            ]
+        return tuple(found)
 
     @property
     def referenced_services(self) -> frozenset[str]:
@@ -346,7 +427,11 @@ class ServiceEntry(Strict):
     def _file_problems(self) -> list[str]:
         stems = list(self.secret_files.values())
         shared = sorted({stem for stem in stems if stems.count(stem) > 1})
-        return [f"secrets share file names {shared}"] if shared else []
+        problems = [f"secrets share file names {shared}"] if shared else []
+        tmpfs = list(self.security.tmpfs)
+        if self.volume in tmpfs or len(set(tmpfs)) != len(tmpfs):
+            problems.append(f"security.tmpfs {tmpfs} repeats a path or the volume's ({self.volume})")
+        return problems
 
     def _route_problems(self) -> list[str]:
         problems = []

@@ -27,6 +27,7 @@ from sprocket_infra.constructs.swarm_service import (
     Resources,
     SecretFile,
     SwarmServiceProps,
+    TmpfsMount,
     VolumeMount,
 )
 from sprocket_infra.constructs.vault_docker_secrets import VaultDockerSecrets
@@ -37,9 +38,11 @@ from sprocket_infra.platform_config.render import app_config_file, database_ca_f
 from sprocket_infra.platform_config.secret_refs import secret_ref
 from sprocket_infra.routing import HttpRoute
 
-SECRET_MODE = 0o444
-"""Readable by the app's own user: the images may drop root, and a Swarm secret file is owned by root.
-The file exists only inside this service's containers."""
+SHARED_SECRET_MODE = 0o444
+"""For an entry that names no ``security.user``: the image may drop root and a Swarm secret file is owned
+by root, so any uid may read it. The file exists only inside this service's containers."""
+OWN_SECRET_MODE = 0o400
+"""For an entry that names its ``security.user``: the file is owned by that uid and readable by it alone."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,9 +83,11 @@ class PlatformService(Construct):
             command=None if entry.command is None else filled(ctx, entry.command),
             configs=configs,
             secrets=self._secrets(ctx, props.vault_secrets),
-            mounts=()
-            if entry.volume is None
-            else (VolumeMount(source=naming.volume_name(ctx.environment, ctx.key), target=entry.volume),),
+            mounts=_mounts(ctx),
+            user=entry.security.user,
+            read_only=entry.security.read_only,
+            cap_drop=("ALL",),
+            cap_add=entry.security.cap_add,
             replicas=placement.platform_replicas(ctx.environment, ctx.key, entry),
             placement=placement.volume_placement(ctx.environment) if entry.stateful else (),
             max_replicas_per_node=placement.max_replicas_per_node(ctx.environment, entry),
@@ -101,13 +106,29 @@ class PlatformService(Construct):
 
     def _secrets(self, ctx: RenderContext, vault_secrets: VaultDockerSecrets) -> tuple[SecretFile, ...]:
         files = []
+        owner = ctx.entry.security.uid_gid
+        uid, gid = owner if owner is not None else (None, None)
+        mode = SHARED_SECRET_MODE if owner is None else OWN_SECRET_MODE
         for name, stem in sorted(ctx.entry.secret_files.items()):
             ref = secret_ref(ctx.environment, ctx.layer2, name, app=ctx.key)
             if ref is None:  # a dependency this environment does not offer
                 continue
             secret = vault_secrets.docker_secret(ref, owner=self.name, owner_id=ctx.key)
-            files.append(SecretFile(secret=secret, target=naming.secret_file(stem), mode=SECRET_MODE))
+            files.append(
+                SecretFile(secret=secret, target=naming.secret_file(stem), mode=mode, uid=uid, gid=gid)
+            )
         return tuple(files)
+
+
+def _mounts(ctx: RenderContext) -> tuple[VolumeMount | TmpfsMount, ...]:
+    """The entry's volume (if any), then a tmpfs for each ``security.tmpfs`` path."""
+    entry = ctx.entry
+    volume = (
+        ()
+        if entry.volume is None
+        else (VolumeMount(source=naming.volume_name(ctx.environment, ctx.key), target=entry.volume),)
+    )
+    return (*volume, *(TmpfsMount(target=path) for path in entry.security.tmpfs))
 
 
 def _image(ctx: RenderContext) -> str:
