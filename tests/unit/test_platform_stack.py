@@ -199,8 +199,14 @@ def test_web_apps_are_probed_over_http_with_node(synth_stacks: SynthStacks) -> N
     [
         ("local", "web", "Host(`localhost`)", "web", None),
         ("local", "core", "Host(`api.localhost`)", "web", None),
-        ("lan", "web", "Host(`sprocket.lan`) || Host(`192.168.4.39`) || Host(`100.110.185.84`)", "web", None),
-        ("lan", "core", "Host(`api.sprocket.lan`)", "web", None),
+        (
+            "lan",
+            "web",
+            "Host(`sprocket.lan`) || Host(`192.168.4.39`) || Host(`100.110.185.84`)",
+            "websecure",
+            "letsencrypt",
+        ),
+        ("lan", "core", "Host(`api.sprocket.lan`)", "websecure", "letsencrypt"),
         ("prod", "web", "Host(`sprocket.mlesports.gg`)", "websecure", "letsencrypt"),
         ("prod", "core", "Host(`api.sprocket.mlesports.gg`)", "websecure", "letsencrypt"),
         (
