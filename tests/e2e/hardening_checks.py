@@ -22,11 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sprocket_infra import naming
 from sprocket_infra.constructs import hardening
 from sprocket_infra.constructs.docker_socket_proxy import DOCKER_SOCKET
+from tests.synth_json import services
 
 AGENTS = ("alloy", "telegraf")
 SOCKET_PROXIES = frozenset(naming.agent_socket_proxy(agent) for agent in AGENTS)
@@ -40,6 +41,8 @@ HOST_BINDS: Mapping[str, frozenset[str]] = {
 """Host paths a service may bind (read-only): the host metrics Telegraf reads, the container logs Alloy
 tails (the Docker API's logs route is refused by its proxy), the socket behind each proxy."""
 OWN_SECRET_MODE = 0o400
+ROOT = "0"
+"""Swarm's owner of a secret file when the spec names none."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,7 +92,7 @@ def from_synthesized(name: str, body: dict[str, Any]) -> ServiceView:
         read_only=bool(container.get("read_only", False)),
         cap_drop=tuple(container.get("cap_drop") or ()),
         cap_add=tuple(container.get("cap_add") or ()),
-        mounts=tuple(
+        mounts=_sorted(
             Mount(
                 kind=mount["type"],
                 target=mount["target"],
@@ -99,11 +102,11 @@ def from_synthesized(name: str, body: dict[str, Any]) -> ServiceView:
             )
             for mount in container.get("mounts") or []
         ),
-        secrets=tuple(
+        secrets=_sorted(
             SecretMount(
                 target=secret["file_name"],
-                uid=secret.get("file_uid"),
-                gid=secret.get("file_gid"),
+                uid=secret.get("file_uid") or ROOT,
+                gid=secret.get("file_gid") or ROOT,
                 mode=int(secret["file_mode"]),
             )
             for secret in container.get("secrets") or []
@@ -120,7 +123,7 @@ def from_live(name: str, inspected: dict[str, Any]) -> ServiceView:
         read_only=bool(container.get("ReadOnly", False)),
         cap_drop=tuple(container.get("CapabilityDrop") or ()),
         cap_add=tuple(container.get("CapabilityAdd") or ()),
-        mounts=tuple(
+        mounts=_sorted(
             Mount(
                 kind=mount["Type"],
                 target=mount["Target"],
@@ -130,16 +133,21 @@ def from_live(name: str, inspected: dict[str, Any]) -> ServiceView:
             )
             for mount in container.get("Mounts") or []
         ),
-        secrets=tuple(
+        secrets=_sorted(
             SecretMount(
                 target=secret["File"]["Name"],
-                uid=secret["File"].get("UID"),
-                gid=secret["File"].get("GID"),
+                uid=secret["File"].get("UID") or ROOT,
+                gid=secret["File"].get("GID") or ROOT,
                 mode=int(secret["File"]["Mode"]),
             )
             for secret in container.get("Secrets") or []
         ),
     )
+
+
+def _sorted(items: Iterable[Mount | SecretMount]) -> tuple[Any, ...]:
+    """Mounts and secrets in a fixed order: the provider keeps them as sets, Swarm in its own order."""
+    return tuple(sorted(items, key=repr))
 
 
 def problems(shared: Mapping[str, ServiceView], catalog: Mapping[str, ServiceView]) -> list[str]:
@@ -262,3 +270,40 @@ def split(
     shared |= {name: body for name, body in stacks["platform"].items() if name in hardening.SERVICES}
     catalog = {name: body for name, body in stacks["platform"].items() if name in apps}
     return shared, catalog
+
+
+class Inspector(Protocol):
+    """What :func:`live_report` needs of the e2e Swarm (``tests.e2e.swarm.Swarm``)."""
+
+    def inspect(self, kind: str, names: list[str]) -> dict[str, dict[str, Any]]: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class LiveReport:
+    problems: list[str]
+    figures: Figures
+    checked: int
+
+
+def live_report(stacks: Mapping[str, dict[str, Any]], swarm: Inspector) -> LiveReport:
+    """The rules on the live specs of every layer2 and platform service of ``stacks`` (the synthesized
+    JSON that was deployed), and each live view against its synthesized one."""
+    by_stack = {stack: services(stacks[stack]) for stack in ("layer2", "platform")}
+    apps = set(by_stack["platform"]) - set(hardening.SERVICES)
+    shared, catalog = split(by_stack, apps)
+    live = swarm.inspect("service", sorted((*shared, *catalog)))
+    missing = sorted((set(shared) | set(catalog)) - set(live))
+    found = [f"{name}: not in Swarm" for name in missing]
+    live_shared = {name: from_live(name, live[name]) for name in shared if name in live}
+    live_catalog = {name: from_live(name, live[name]) for name in catalog if name in live}
+    for name, body in (*shared.items(), *catalog.items()):
+        declared = from_synthesized(name, body)
+        actual = live_shared.get(name) or live_catalog.get(name)
+        if actual is not None and actual != declared:
+            found.append(f"{name}: Swarm keeps {actual}, synthesized {declared}")
+    found += problems(live_shared, live_catalog)
+    return LiveReport(
+        problems=found,
+        figures=figures(live_shared, live_catalog),
+        checked=len(live_shared) + len(live_catalog),
+    )

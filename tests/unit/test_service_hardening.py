@@ -33,6 +33,7 @@ from tests.e2e.hardening_checks import (
     ServiceView,
     figures,
     from_synthesized,
+    live_report,
     problems,
     split,
 )
@@ -276,3 +277,81 @@ def test_a_catalog_user_owns_its_secrets_and_gets_its_tmpfs(tmp_path: Path) -> N
     untouched = services(platform)["local-web"]["task_spec"]["container_spec"]
     assert "user" not in untouched
     assert {s["file_mode"] for s in untouched["secrets"]} == {0o444}
+
+
+# --- the e2e report, on a stand-in for the live Swarm ------------------------------------------------
+
+
+def _as_swarm_keeps_it(body: dict[str, Any]) -> dict[str, Any]:
+    """A stand-in for ``docker service inspect``: the container spec fields the checks read, in the
+    Engine API's names, as Swarm stores what the provider sends (the e2e deploy reads the real one)."""
+    container = body["task_spec"]["container_spec"]
+    spec: dict[str, Any] = {
+        "User": container.get("user", ""),
+        "ReadOnly": container.get("read_only", False),
+        "CapabilityDrop": container.get("cap_drop"),
+        "CapabilityAdd": container.get("cap_add"),
+        "Mounts": [
+            {
+                "Type": m["type"],
+                "Target": m["target"],
+                "Source": m.get("source", ""),
+                "ReadOnly": m.get("read_only", False),
+                **(
+                    {"TmpfsOptions": {"SizeBytes": m["tmpfs_options"]["size_bytes"]}}
+                    if "tmpfs_options" in m
+                    else {}
+                ),
+            }
+            for m in reversed(container.get("mounts", []))
+        ],
+        "Secrets": [
+            {
+                "File": {
+                    "Name": s["file_name"],
+                    "UID": s.get("file_uid", "0"),
+                    "GID": s.get("file_gid", "0"),
+                    "Mode": s["file_mode"],
+                }
+            }
+            for s in container.get("secrets", [])
+        ],
+    }
+    return {"Spec": {"Name": body["name"], "TaskTemplate": {"ContainerSpec": spec}}}
+
+
+class _StandInSwarm:
+    def __init__(self, stacks: Stacks, change: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+        self.specs = {
+            name: _as_swarm_keeps_it(body)
+            for stack in ("layer2", "platform")
+            for name, body in services(stacks[stack]).items()
+        }
+        for name, spec in self.specs.items():
+            if change is not None:
+                change(name, spec["Spec"]["TaskTemplate"]["ContainerSpec"])
+
+    def inspect(self, kind: str, names: list[str]) -> dict[str, dict[str, Any]]:
+        assert kind == "service"
+        return {name: self.specs[name] for name in names if name in self.specs}
+
+
+def test_live_report_is_clean_when_swarm_keeps_what_was_synthesized(
+    synth_stacks: Callable[[str], Stacks],
+) -> None:
+    stacks = synth_stacks("local")
+    report = live_report(stacks, _StandInSwarm(stacks))
+    assert report.problems == []
+    assert report.checked == 26
+    assert report.figures.non_root == 8
+
+
+def test_live_report_fails_when_swarm_lost_a_setting(synth_stacks: Callable[[str], Stacks]) -> None:
+    def writable_redis(name: str, container: dict[str, Any]) -> None:
+        if name == "redis":
+            container["ReadOnly"] = False
+
+    stacks = synth_stacks("local")
+    report = live_report(stacks, _StandInSwarm(stacks, writable_redis))
+    assert any(line.startswith("redis: Swarm keeps") for line in report.problems), report.problems
+    assert "redis: read_only False, the table says True" in report.problems
