@@ -29,6 +29,7 @@ from sprocket_infra.secrets.external import external_secrets
 from sprocket_infra.stacks.base import STACK_NAMES
 from tests.conftest import read_stacks
 from tests.e2e.engine import VENV_BIN, Deployment, progress
+from tests.e2e.hardening_checks import live_report
 from tests.e2e.network_checks import admin_ports_reachable, edge_problems, read_topology, summary
 from tests.e2e.swarm import Swarm
 from tests.integration.openbao_dev import DevServer, local_client
@@ -191,6 +192,15 @@ def test_each_routed_backend_shares_its_edge_network_only_with_traefik(
     reachable = admin_ports_reachable(topology, web)
     progress(f"{deployment.environment}: routed ports {web} opens directly: {reachable}")
     assert all(name.startswith(f"{environment.name}-") for name in reachable), reachable
+
+
+def test_services_run_hardened_as_synthesized(deployment: Deployment, swarm: Swarm) -> None:
+    """Read from the live Swarm (tests/e2e/hardening_checks.py): every layer2 and platform service's user,
+    read-only root, dropped and added capabilities, mounts (tmpfs sizes, read-only host paths) and secret
+    owners are what was synthesized, and they meet the hardening rules."""
+    report = live_report(read_stacks(deployment.outdir), swarm)
+    progress(f"{deployment.environment}: {report.checked} services inspected; {report.figures.line()}")
+    assert report.problems == []
 
 
 def test_second_plan_is_empty_for_every_stack(deployment: Deployment) -> None:
