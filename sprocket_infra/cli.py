@@ -20,6 +20,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -47,6 +48,7 @@ from sprocket_infra.secrets.external import external_secrets
 from sprocket_infra.secrets.manifest import SecretManifest
 from sprocket_infra.secrets.sources import SourceError, collect_values
 from sprocket_infra.vault.access import check_env_name, policy_hcl, vault_access
+from sprocket_infra.vault.admin_bootstrap import bootstrap_admin, check_credentials_target
 from sprocket_infra.vault.apply import Change, apply_access
 from sprocket_infra.vault.client import VaultKvStore, VaultOperationError, connect
 
@@ -315,6 +317,73 @@ def vault_apply(
         access = vault_access(env)
         changes = apply_access(connect(vault_addr, vault_token), access, dry_run=dry_run)
     _show_changes(env, changes, dry_run=dry_run, as_json=as_json)
+
+
+ROOT_REJECTED_HINT = (
+    ": is this root token already revoked? Make a new one with `operator generate-root` (docs/runbook.md)"
+)
+
+
+@vault_app.command("bootstrap")
+def vault_bootstrap(
+    root_token_file: Annotated[
+        Path,
+        typer.Option(
+            "--root-token-file",
+            help="The root token the first start left in the keys directory (root-token); deleted here "
+            "once the token is revoked.",
+        ),
+    ],
+    credentials_out: Annotated[
+        Path,
+        typer.Option(
+            "--credentials-out",
+            help="New file (0600) for the vault-admin AppRole's role-id and secret-id; never overwritten.",
+        ),
+    ],
+    env: EnvOption = "local",
+    config_dir: ConfigDirOption = None,
+    vault_addr: VaultAddrOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Once per Vault: write the vault-admin policy and AppRole, hand out its credentials, revoke root."""
+    redact = _Redactor()
+    with _cli_errors(redact):
+        environment = load_environment(check_env_name(env), config_dir=config_dir or CONFIG_DIR)
+        check_credentials_target(credentials_out)
+        try:
+            root_token = root_token_file.read_text().strip()
+        except OSError as error:
+            raise ValueError(f"{root_token_file}: cannot read the root token ({error.strerror})") from None
+        redact.protect([root_token])
+        report = bootstrap_admin(
+            connect(vault_addr, root_token, rejected_hint=ROOT_REJECTED_HINT),
+            vault_access(env, contributors_read_secrets=environment.layer2.vault.contributors_read_secrets),
+            environment.layer2.vault,
+            openbao=environment.vault.is_openbao,
+            credentials_file=credentials_out,
+        )
+        try:
+            root_token_file.unlink()
+            removed = True
+        except OSError:
+            removed = False
+    document = {
+        "command": "vault bootstrap",
+        "env": env,
+        **asdict(report),
+        "root_token_file_removed": removed,
+    }
+    if as_json:
+        _print_json(document)
+    else:
+        for key, value in document.items():
+            typer.echo(f"{key}: {value}")
+        if not removed:
+            typer.echo(
+                f"note: could not delete {root_token_file}; the Vault entrypoint deletes its own copy "
+                "once it sees the token refused"
+            )
 
 
 @vault_app.command("policies")

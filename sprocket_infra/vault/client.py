@@ -61,8 +61,11 @@ def vault_errors(action: str, addr: str) -> Iterator[None]:
         ) from None
 
 
-def connect(addr: str | None, token: str | None, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> hvac.Client:
-    """An authenticated client for ``addr``, after checking the server answers and accepts ``token``."""
+def connect(
+    addr: str | None, token: str | None, *, timeout_s: float = DEFAULT_TIMEOUT_S, rejected_hint: str = ""
+) -> hvac.Client:
+    """An authenticated client for ``addr``, after checking the server answers and accepts ``token``;
+    ``rejected_hint`` is added to the message when it does not."""
     if not addr:
         raise VaultOperationError("no Vault address: pass --vault-addr or set VAULT_ADDR")
     if not addr.startswith(("http://", "https://")):
@@ -74,7 +77,9 @@ def connect(addr: str | None, token: str | None, *, timeout_s: float = DEFAULT_T
         try:
             client.auth.token.lookup_self()
         except (hvac.exceptions.Forbidden, hvac.exceptions.Unauthorized):
-            raise VaultOperationError(f"Vault at {addr} rejected the token (wrong or expired)") from None
+            raise VaultOperationError(
+                f"Vault at {addr} rejected the token (wrong or expired){rejected_hint}"
+            ) from None
     return client
 
 

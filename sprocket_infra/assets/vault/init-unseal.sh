@@ -36,13 +36,20 @@
 #   VAULT_JOIN_WAIT_SECONDS
 #                        How long a node that waits to join a cluster (or for its seal to unseal it) keeps
 #                        waiting before it gives up and lets the orchestrator restart it. Default: 300
+#   VAULT_ROOT_TOKEN_POLL_SECONDS
+#                        serve mode: how often to ask whether the root token in VAULT_KEYS_DIR still works,
+#                        until it is revoked and the file deleted. Default: 30
 #   VAULT_SEAL_TOKEN_FILE
 #                        transit only: a file holding the token for the transit server. Its content reaches
 #                        the server process alone, as VAULT_TOKEN/BAO_TOKEN; never the CLI calls here.
 #
 # Files in VAULT_KEYS_DIR (directory 0700, files 0600, each flushed to disk and renamed into place):
 #   unseal-keys          One base64 unseal key per line. Its presence means "this storage is initialized".
-#   root-token           The initial root token. Revoke it once real auth methods are configured.
+#   root-token           The initial root token, handed out once: `sprocket-infra vault bootstrap` uses it to
+#                        make the vault-admin deploy identity and revokes it. In serve mode the script asks
+#                        Vault every VAULT_ROOT_TOKEN_POLL_SECONDS whether the token still works and deletes
+#                        the file once Vault refuses it, so after the first configuration the directory holds
+#                        only what unsealing needs.
 #   init-in-progress     Journal: written (and flushed) before `operator init` is sent, removed once the
 #                        keys are on disk. Finding it later means an initialization was interrupted.
 #   init-response.json   The raw `operator init` response. The CLI writes it straight into
@@ -95,6 +102,7 @@ VAULT_SEAL_KIND="${VAULT_SEAL_KIND:-shamir-file}"
 VAULT_NODE_ROLE="${VAULT_NODE_ROLE:-bootstrap}"
 VAULT_JOIN_WAIT_SECONDS="${VAULT_JOIN_WAIT_SECONDS:-300}"
 VAULT_SEAL_TOKEN_FILE="${VAULT_SEAL_TOKEN_FILE:-}"
+VAULT_ROOT_TOKEN_POLL_SECONDS="${VAULT_ROOT_TOKEN_POLL_SECONDS:-30}"
 AUTO_SEAL=0
 [ "$VAULT_SEAL_KIND" = shamir-file ] || AUTO_SEAL=1
 
@@ -134,6 +142,7 @@ umask 077
 
 MODE="${1:-}"
 SERVER_PID=""
+WATCHER_PID=""
 PHASE=setup
 LOCK_HELD=0
 PENDING_SIGNAL=""
@@ -288,6 +297,10 @@ release_lock() {
 
 on_exit() {
     status=$?
+    if [ -n "$WATCHER_PID" ]; then
+        kill "$WATCHER_PID" 2>/dev/null
+        wait "$WATCHER_PID" 2>/dev/null
+    fi
     release_lock
     if [ "$PHASE" = setup ]; then
         stop_server
@@ -594,11 +607,11 @@ addr=$VAULT_ADDR" || die "cannot write the journal $JOURNAL_FILE; $VAULT_ADDR wa
     derive_from_response
     if [ "$AUTO_SEAL" = 1 ]; then
         log "initialized with $VAULT_KEY_SHARES recovery key shares, threshold $VAULT_KEY_THRESHOLD (they" \
-            "cannot unseal; $(describe_seal) does): stored with the root token in $VAULT_KEYS_DIR, move" \
-            "them offline"
+            "cannot unseal; $(describe_seal) does): stored in $VAULT_KEYS_DIR, move them offline; the" \
+            "root token waits there for \`sprocket-infra vault bootstrap\`"
     else
         log "initialized with $VAULT_KEY_SHARES shares, threshold $VAULT_KEY_THRESHOLD; keys stored in" \
-            "$VAULT_KEYS_DIR"
+            "$VAULT_KEYS_DIR; the root token waits in $TOKEN_FILE for \`sprocket-infra vault bootstrap\`"
     fi
     resume_signals
     return 0
@@ -713,8 +726,9 @@ ensure_initialized() {
                         race_deadline=$(($(now) + VAULT_WAIT_SECONDS))
                         ;;
                 esac
-            elif [ ! -d "$LOCK_DIR" ]; then
+            elif [ ! -d "$LOCK_DIR" ] && [ ! -s "$KEYS_FILE" ]; then
                 # mkdir failed for another reason than a lock: the keys directory is missing or read-only.
+                # (A holder that stored the keys and let go in between leaves the key file: look again.)
                 die "$VAULT_ADDR is initialized but no unseal keys at $KEYS_FILE (and $VAULT_KEYS_DIR is" \
                     "not writable): restore them from backup; storage was not touched"
             elif [ "$waiting_logged" = 0 ]; then
@@ -939,6 +953,8 @@ check_settings() {
         die "VAULT_KEY_THRESHOLD ($VAULT_KEY_THRESHOLD) exceeds VAULT_KEY_SHARES ($VAULT_KEY_SHARES)"
     is_count "$VAULT_WAIT_SECONDS" ||
         die "VAULT_WAIT_SECONDS must be a positive integer, got '$VAULT_WAIT_SECONDS'"
+    is_count "$VAULT_ROOT_TOKEN_POLL_SECONDS" ||
+        die "VAULT_ROOT_TOKEN_POLL_SECONDS must be a positive integer, got '$VAULT_ROOT_TOKEN_POLL_SECONDS'"
     is_count "$VAULT_JOIN_WAIT_SECONDS" ||
         die "VAULT_JOIN_WAIT_SECONDS must be a positive integer, got '$VAULT_JOIN_WAIT_SECONDS'"
     case "$VAULT_SEAL_KIND" in
@@ -972,11 +988,52 @@ check_settings() {
     fi
 }
 
+# True when Vault answers that the token in TOKEN_FILE is no longer valid (revoked or expired); false
+# while it works and whenever the answer is anything else (sealed, unreachable), so a file is never
+# deleted on a guess. The token reaches the CLI through its environment only, never as an argument.
+root_token_refused() {
+    rt_token=""
+    IFS= read -r rt_token <"$TOKEN_FILE" 2>/dev/null || [ -n "$rt_token" ] || return 1
+    rt_err=$(VAULT_TOKEN=$rt_token BAO_TOKEN=$rt_token VAULT_CLIENT_TIMEOUT=$STATUS_TIMEOUT \
+        BAO_CLIENT_TIMEOUT=$STATUS_TIMEOUT "$VAULT_BIN" token lookup -format=json 2>&1 >/dev/null)
+    rt_rc=$?
+    rt_token=""
+    [ "$rt_rc" != 0 ] || return 1
+    case "$rt_err" in
+        *"permission denied"* | *"bad token"*) return 0 ;;
+    esac
+    return 1
+}
+
+# In the background while the server runs: delete the root token file once Vault refuses the token.
+watch_root_token() {
+    [ -e "$TOKEN_FILE" ] || return 0
+    (
+        # A stop ends the pause too, so no sleep outlives the container's processes.
+        rw_nap=""
+        trap '[ -n "$rw_nap" ] && kill "$rw_nap" 2>/dev/null; exit 0' TERM INT
+        trap - EXIT
+        while [ -e "$TOKEN_FILE" ]; do
+            if root_token_refused; then
+                rm -f "$TOKEN_FILE" && flush "$VAULT_KEYS_DIR"
+                log "the root token in $TOKEN_FILE is revoked; deleted the file"
+                exit 0
+            fi
+            sleep "$VAULT_ROOT_TOKEN_POLL_SECONDS" &
+            rw_nap=$!
+            wait "$rw_nap"
+            rw_nap=""
+        done
+    ) &
+    WATCHER_PID=$!
+}
+
 serve() {
     [ -r "$VAULT_CONFIG" ] || die "cannot read server config $VAULT_CONFIG"
     start_server
     init_and_unseal
     PHASE=running
+    watch_root_token
     while :; do
         wait "$SERVER_PID"
         server_status=$?
