@@ -2,8 +2,9 @@
 
 What each test asks of the engines themselves, never of our reading of the JSON:
 
-* the documented first deploy (layer1, layer2 stopping for the operator's secrets, the bootstrap, layer2,
-  platform) succeeds, and every object in state exists in Swarm / OpenBao with the spec we declared;
+* the documented first deploy (the Vault bootstrap trading the root token for vault-admin, then layer1,
+  layer2 stopping for the operator's secrets, the secrets bootstrap, layer2, platform, all with the
+  vault-admin token) succeeds, and every object in state exists in Swarm / OpenBao with the spec we declared;
 * a second plan right after is empty for every stack (anything else is churn on every deploy);
 * the change drills: a route change updates one service in place, a rotated credential rolls only its
   consumers, a new catalog service is created and Gatus, beside it, starts checking its host;
@@ -32,6 +33,7 @@ from tests.e2e.engine import VENV_BIN, Deployment, progress
 from tests.e2e.hardening_checks import live_report
 from tests.e2e.network_checks import admin_ports_reachable, edge_problems, read_topology, summary
 from tests.e2e.swarm import Swarm
+from tests.e2e.vault_admin_checks import bootstrap_vault_admin, vault_admin_problems
 from tests.integration.openbao_dev import DevServer, local_client
 
 pytestmark = pytest.mark.e2e
@@ -96,12 +98,12 @@ def deployment(
     deployed = Deployment(
         environment=environment,
         workdir=tmp_path_factory.mktemp(f"deploy-{environment}"),
-        credentials={
-            "DOCKER_HOST": swarm.host,
-            "VAULT_ADDR": openbao.addr,
-            "VAULT_TOKEN": openbao.root_token,
-        },
+        credentials={"DOCKER_HOST": swarm.host, "VAULT_ADDR": openbao.addr},
     )
+    # The AppRole and the vault-admin policy it makes are the operator's one-time step, not Terraform's:
+    # they belong to the baseline destroy returns to.
+    identity = bootstrap_vault_admin(deployed, openbao)
+    deployed.credentials = {**deployed.credentials, "VAULT_TOKEN": identity.token}
     deployed.baseline = {**_swarm_inventory(swarm), **_vault_inventory(openbao)}
     first_deploy(deployed)
     yield deployed
@@ -299,6 +301,14 @@ def test_rotating_a_credential_rolls_only_its_consumers(deployment: Deployment) 
         )
     }
     assert not unexpected, changes
+
+
+def test_layer2_and_platform_deploy_with_vault_admin_alone(
+    deployment: Deployment, openbao: DevServer
+) -> None:
+    """The whole deploy above ran with a vault-admin AppRole token (tests/e2e/vault_admin_checks.py): the
+    stand-in initial root token is revoked and its file gone, and layer2's login quotas are in OpenBao."""
+    assert vault_admin_problems(deployment, openbao, read_stacks(deployment.outdir)) == []
 
 
 def _unprotected(deployment: Deployment) -> dict[str, str]:
