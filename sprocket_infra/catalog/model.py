@@ -250,6 +250,12 @@ class ServiceEntry(Strict):
     uses: tuple[Dependency, ...] = Field(
         (), description="layer2 dependencies; each brings its settings section and credentials."
     )
+    database: Literal["platform"] = Field(
+        "platform",
+        description="With 'uses: [postgres]': the PostgreSQL database it works in. Entries naming the same "
+        "one share its tables and its one login, so each says which it shares (every app shares "
+        "'platform', sprocket_<env>: layer2 hands the platform no other login). Left out: 'platform'.",
+    )
     consumes: tuple[QueueKey, ...] = Field((), description="Queues it takes work from.")
     publishes: tuple[QueueKey, ...] = Field((), description="Queues it sends work to.")
     secrets: dict[SecretName, FileStem] = Field(
@@ -372,6 +378,8 @@ class ServiceEntry(Strict):
         problems = []
         if (self.consumes or self.publishes) and "rabbitmq" not in self.uses:
             problems.append("consumes or publishes queues, so 'uses' must include rabbitmq")
+        if "database" in self.model_fields_set and "postgres" not in self.uses:
+            problems.append("names a PostgreSQL database, so 'uses' must include postgres")
         for name in self.placeholders:
             placeholder = placeholders.parse(name)
             if placeholder is None:
