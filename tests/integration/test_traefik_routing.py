@@ -411,7 +411,10 @@ def served_names(model: SwarmModel) -> list[str]:
 
 
 @contextmanager
-def routing_env(name: str, stacks: Mapping[str, Stack], workdir: Path) -> Iterator[RoutingEnv]:
+def routing_env(
+    name: str, stacks: Mapping[str, Stack], workdir: Path, *, acme_ca_server: str = UNREACHABLE_ACME
+) -> Iterator[RoutingEnv]:
+    """Traefik running ``stacks`` (see the module docstring); ``acme_ca_server`` as in the harness."""
     model = build_swarm_model(stacks, _loopback_subnet())
     shipped_resource = shipped_static_config(stacks["layer1"])
     shipped = shipped_resource.config
@@ -424,7 +427,12 @@ def routing_env(name: str, stacks: Mapping[str, Stack], workdir: Path) -> Iterat
         stack.enter_context(fleet.running())
         files = mounted_configs(stacks["layer1"], model.traefik_service().name)
         static = make_test_static_config(
-            shipped, workdir, standin.endpoint, files=files, certificate_names=served_names(model)
+            shipped,
+            workdir,
+            standin.endpoint,
+            files=files,
+            certificate_names=served_names(model),
+            acme_ca_server=acme_ca_server,
         )
         traefik = stack.enter_context(
             TraefikHarness(static, workdir).running(

@@ -157,11 +157,14 @@ def make_test_static_config(
     *,
     files: Mapping[str, bytes] | None = None,
     certificate_names: Sequence[str] = (),
+    acme_ca_server: str = UNREACHABLE_ACME,
 ) -> TestStaticConfig:
     """A copy of ``shipped`` that runs on loopback against ``docker_endpoint`` (see module docstring).
 
     ``files`` are the shipped files the static config names (by container path: the edge policy, a CA
-    bundle); ``certificate_names`` the names the stand-in certificate covers when ACME is configured."""
+    bundle); ``certificate_names`` the names the stand-in certificate covers when ACME is configured.
+    ``acme_ca_server`` replaces every resolver's CA: a test ACME server on loopback (then no stand-in
+    certificate is added, the CA issues the real ones), or by default an unreachable URL."""
     config: dict[str, Any] = copy.deepcopy(dict(shipped))
     files = files or {}
     rewrites: list[str] = []
@@ -200,10 +203,10 @@ def make_test_static_config(
             f"certificatesResolvers.{name}.acme.storage: {acme.get('storage')!r} -> {str(storage)!r}"
         )
         rewrites.append(
-            f"certificatesResolvers.{name}.acme.caServer: {acme.get('caServer')!r} -> {UNREACHABLE_ACME!r}"
+            f"certificatesResolvers.{name}.acme.caServer: {acme.get('caServer')!r} -> {acme_ca_server!r}"
         )
         acme["storage"] = str(storage)
-        acme["caServer"] = UNREACHABLE_ACME
+        acme["caServer"] = acme_ca_server
         if acme.get("caCertificates"):
             acme["caCertificates"] = [str(_copy(files, path, workdir)) for path in acme["caCertificates"]]
             rewrites.append(f"certificatesResolvers.{name}.acme.caCertificates -> copies in {workdir}")
@@ -213,7 +216,7 @@ def make_test_static_config(
         if set(file_provider) - {"filename", "watch"}:
             raise StaticConfigError(f"providers.file options not localized: {set(file_provider)}")
         dynamic_path = _copy(files, str(file_provider["filename"]), workdir)
-        if config.get("certificatesResolvers"):
+        if config.get("certificatesResolvers") and acme_ca_server == UNREACHABLE_ACME:
             dynamic = yaml.safe_load(dynamic_path.read_text()) or {}
             pair = self_signed(workdir, "acme-stand-in", [*certificate_names] or ["stand-in.invalid"])
             dynamic.setdefault("tls", {}).setdefault("certificates", []).append(
