@@ -48,7 +48,8 @@ from sprocket_infra.secrets.external import external_secrets
 from sprocket_infra.secrets.manifest import SecretManifest
 from sprocket_infra.secrets.sources import SourceError, collect_values
 from sprocket_infra.vault.access import check_env_name, policy_hcl, vault_access
-from sprocket_infra.vault.admin_bootstrap import bootstrap_admin, check_credentials_target
+from sprocket_infra.vault.admin import VAULT_ADMIN
+from sprocket_infra.vault.admin_bootstrap import bootstrap_admin, check_credentials_target, vault_admin_policy
 from sprocket_infra.vault.apply import Change, apply_access
 from sprocket_infra.vault.client import VaultKvStore, VaultOperationError, connect
 
@@ -387,12 +388,15 @@ def vault_bootstrap(
 
 
 @vault_app.command("policies")
-def vault_policies(env: EnvOption = "local") -> None:
-    """Print the rendered policy HCL of every policy, as Terraform and `vault apply` would write it."""
+def vault_policies(env: EnvOption = "local", config_dir: ConfigDirOption = None) -> None:
+    """Print the rendered policy HCL of every policy, as Terraform and `vault apply` would write it, and
+    the vault-admin policy `vault bootstrap` writes."""
     with _cli_errors(_Redactor()):
         access = vault_access(env)
+        admin = vault_admin_policy(load_environment(check_env_name(env), config_dir=config_dir or CONFIG_DIR))
     for policy in access.policies:
         typer.echo(f"# {policy.name}: {policy.description}\n{policy_hcl(policy)}")
+    typer.echo(f"# {VAULT_ADMIN}: layer2 and platform deploys (sprocket-infra vault bootstrap)\n{admin}")
 
 
 # --- verify ------------------------------------------------------------------------------------------

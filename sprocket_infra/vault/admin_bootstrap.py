@@ -30,12 +30,12 @@ from typing import TYPE_CHECKING
 import hvac
 import hvac.exceptions
 
+from sprocket_infra.vault.access import VaultAccess, vault_access
 from sprocket_infra.vault.admin import APPROLE_PATH, VAULT_ADMIN, admin_policy_hcl, admin_rules, login_quotas
 from sprocket_infra.vault.client import DEFAULT_TIMEOUT_S, VaultOperationError, vault_errors
 
 if TYPE_CHECKING:
-    from sprocket_infra.config import Layer2VaultConfig
-    from sprocket_infra.vault.access import VaultAccess
+    from sprocket_infra.config import Environment, Layer2VaultConfig
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +66,20 @@ def _root_only(client: hvac.Client, addr: str) -> None:
             f"the token given is not a root token (its policies: {', '.join(policies) or 'none'}); the "
             "bootstrap needs the root token of the initialization or one made with `operator generate-root`"
         )
+
+
+def _policy_text(access: VaultAccess, settings: Layer2VaultConfig, *, openbao: bool) -> str:
+    quotas = login_quotas(
+        access, openbao=openbao, rate=settings.login_rate_limit, interval_s=settings.login_rate_interval_s
+    )
+    return admin_policy_hcl(admin_rules(access, openbao=openbao, quotas=quotas))
+
+
+def vault_admin_policy(environment: Environment) -> str:
+    """The ``vault-admin`` policy text the bootstrap writes for ``environment``."""
+    settings = environment.layer2.vault
+    access = vault_access(environment.name, contributors_read_secrets=settings.contributors_read_secrets)
+    return _policy_text(access, settings, openbao=environment.vault.is_openbao)
 
 
 def check_credentials_target(path: Path) -> None:
@@ -110,12 +124,9 @@ def bootstrap_admin(
     addr = str(client.url)
     check_credentials_target(credentials_file)
     _root_only(client, addr)
-    quotas = login_quotas(
-        access, openbao=openbao, rate=settings.login_rate_limit, interval_s=settings.login_rate_interval_s
-    )
     with vault_errors(f"writing policy {VAULT_ADMIN}", addr):
         client.sys.create_or_update_policy(
-            name=VAULT_ADMIN, policy=admin_policy_hcl(admin_rules(access, openbao=openbao, quotas=quotas))
+            name=VAULT_ADMIN, policy=_policy_text(access, settings, openbao=openbao)
         )
     with vault_errors("enabling the AppRole auth method", addr):
         enabled = f"{APPROLE_PATH}/" not in (client.sys.list_auth_methods().get("data") or {})
