@@ -80,14 +80,14 @@ class VaultWithS3BackendProps:
     environment: Environment
     routing: Routing
     """layer1's edge; Vault's API and UI are routed through it."""
-    trusted_proxy_cidrs: Sequence[str] = ()
-    """Networks of the proxies in front of Vault (Traefik's side of Vault's route), whose
-    ``X-Forwarded-For`` the listener believes, so audit entries and login rate limits see the real
-    client. A request carrying the header from anywhere else is refused. Left out: the header is
-    ignored, and every request through Traefik counts as coming from Traefik."""
+    trusted_proxy_cidrs: Sequence[str] | None = None
+    """Networks of the proxies in front of Vault whose ``X-Forwarded-For`` the listener believes, so
+    audit entries and login rate limits see the real client. A request carrying the header from anywhere
+    else is refused. Left out: the subnet of Vault's edge network, where Traefik's requests come from.
+    Empty: the header is ignored, and every request through Traefik counts as coming from Traefik."""
 
     def __post_init__(self) -> None:
-        for cidr in self.trusted_proxy_cidrs:
+        for cidr in self.trusted_proxy_cidrs or ():
             try:
                 ipaddress.ip_network(cidr, strict=True)
             except ValueError:
@@ -119,7 +119,11 @@ class VaultWithS3Backend(Construct):
             environment,
             kms_key_id=seal.kms_key_id,
             seal_file=seal.target,
-            trusted_proxy_cidrs=props.trusted_proxy_cidrs,
+            trusted_proxy_cidrs=(
+                (props.routing.edge_subnet(naming.VAULT_SERVICE),)
+                if props.trusted_proxy_cidrs is None
+                else props.trusted_proxy_cidrs
+            ),
         )
         services = [self._node(environment, node, secrets, props.routing) for node in nodes]
         self.service: SwarmService = services[0]

@@ -13,7 +13,9 @@ from sprocket_infra.constructs.vault_with_s3_backend import VaultWithS3BackendPr
 from sprocket_infra.vault import server_config as hcl
 from sprocket_infra.vault.access import vault_access
 from sprocket_infra.vault.admin import admin_policy_hcl, admin_rules, login_quotas
+from sprocket_infra.vault.server_config_nodes import CONFIG_PATH
 from tests.conftest import Stacks
+from tests.synth_json import mounted_file
 
 SynthStacks = Callable[[str], Stacks]
 
@@ -61,9 +63,19 @@ def test_listener_trusts_forwarded_for_only_from_the_given_proxies() -> None:
     ) in hcl.render(config)
 
 
-def test_listener_without_proxies_ignores_forwarded_for(synth_stacks: SynthStacks) -> None:
-    stack = synth_stacks("local")["layer1"]
-    assert "x_forwarded_for" not in str(stack)
+@pytest.mark.parametrize("environment", ["local", "lan", "prod"])
+def test_vault_trusts_forwarded_for_from_its_edge_network_only(
+    synth_stacks: SynthStacks, environment: str
+) -> None:
+    """Traefik reaches Vault over Vault's edge network; its subnet, read from the synthesized network,
+    is the one address range Vault believes X-Forwarded-For from."""
+    stack = synth_stacks(environment)["layer1"]
+    (edge,) = (body for body in stack["resource"]["docker_network"].values() if body["name"] == "vault-edge")
+    (ipam,) = edge["ipam_config"]
+    (service,) = (body for body in stack["resource"]["docker_service"].values() if body["name"] == "vault")
+    text = mounted_file(stack, service, CONFIG_PATH)
+    assert f'x_forwarded_for_authorized_addrs      = "{ipam["subnet"]}"\n' in text
+    assert text.count("x_forwarded_for_authorized_addrs") == 1
 
 
 def test_fails_when_a_trusted_proxy_is_not_a_network() -> None:
