@@ -11,6 +11,8 @@ second. Each rule yields :class:`Problem`s naming the file and key path to fix; 
   environment's name and the catalog's keys (Swarm services, overlay networks, volumes, buckets, hosts)
   pass the rules of Swarm, S3 and DNS, so a long or oddly ending name fails here and not at deploy.
 - **Cloud regions that fit**: a Spaces bucket's region offers Spaces.
+- **One Discord application per environment**: no other shipped environment file (``config/*.yaml``)
+  names the same forward-auth client id, so no two Vaults hold one OAuth client secret.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from sprocket_infra import naming
 from sprocket_infra.catalog import Catalog
-from sprocket_infra.config import Environment
+from sprocket_infra.config import CONFIG_DIR, ConfigError, Environment, load_environment
 from sprocket_infra.config.fields import SPACES_REGIONS, bucket_name_problem
+from sprocket_infra.config.load import DEFAULTS_NAME, shown_path
 
 
 @dataclass(frozen=True)
@@ -172,8 +176,36 @@ def _name_problems(environment: Environment, catalog: Catalog, sources: Sources)
             )
 
 
+def client_id_problems(
+    environment: Environment, source: str, *, config_dir: Path = CONFIG_DIR
+) -> Iterator[Problem]:
+    """The environment files in ``config_dir`` whose forward-auth client id is this environment's too
+    (``unregistered`` shares nothing; a file that does not load reports its own errors when used)."""
+    client_id = environment.layer2.forward_auth.client_id
+    if client_id == "unregistered":
+        return
+    for path in sorted(config_dir.glob("*.yaml")):
+        if path.stem in {DEFAULTS_NAME, environment.name}:
+            continue
+        try:
+            other = load_environment(path.stem, config_dir=config_dir)
+        except ConfigError:
+            continue
+        if other.layer2.forward_auth.client_id == client_id:
+            yield Problem(
+                source,
+                "layer2.forward_auth.client_id",
+                f"{client_id} is also the client id of {shown_path(path)}: give each environment its own "
+                "Discord OAuth application (or 'unregistered'), so its client secret lives in one Vault only",
+            )
+
+
+def _client_id_problems(environment: Environment, _catalog: Catalog, sources: Sources) -> Iterator[Problem]:
+    return client_id_problems(environment, sources.environment)
+
+
 Rule = Callable[[Environment, Catalog, Sources], Iterator[Problem]]
-RULES: tuple[Rule, ...] = (_host_problems, _name_problems)
+RULES: tuple[Rule, ...] = (_host_problems, _name_problems, _client_id_problems)
 
 
 def input_problems(environment: Environment, catalog: Catalog, sources: Sources) -> list[Problem]:

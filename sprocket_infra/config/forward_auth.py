@@ -1,7 +1,10 @@
-"""``layer2.forward_auth``: Discord OAuth in front of admin UIs. The production guild, client and role ids
-are data, kept in ``config/defaults.yaml``."""
+"""``layer2.forward_auth``: Discord OAuth in front of admin UIs. The guild and role ids are shared data in
+``config/defaults.yaml``; the OAuth application (its client id here, its secret in the environment's own
+Vault) belongs to one environment only, so a local or LAN Vault never holds production's client secret."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -25,7 +28,12 @@ class ForwardAuthRule(Strict):
 class ForwardAuthConfig(Strict):
     """Discord OAuth forward-auth in front of admin UIs (inventory 3.5); its client secret is in Vault."""
 
-    client_id: DigitString = Field(description="Discord OAuth client id.")
+    client_id: DigitString | Literal["unregistered"] = Field(
+        "unregistered",
+        description="Client id of this environment's own Discord OAuth application (redirect "
+        "'<scheme>://<subdomain>.<domain>/login'); never another environment's. Left out: 'unregistered': "
+        "logins fail at Discord, so admin UIs stay closed until the environment has its own application.",
+    )
     guild_id: DigitString = Field(description="Guild whose roles count.")
     subdomain: DomainName = Field("fa", description="The login callback answers on '<subdomain>.<domain>'.")
     rules: tuple[ForwardAuthRule, ...] = Field(min_length=1, description="Rules routes may name.")

@@ -233,9 +233,13 @@ def test_accepts_what_the_engine_accepts(case: tuple[str, str, Any]) -> None:
 
 def test_a_snowflake_written_as_a_number_is_the_same_id() -> None:
     environment = parse_environment(
-        _with("local", "layer2.forward_auth", {"guild_id": 856290331279884288}), source="t"
+        _with(
+            "local", "layer2.forward_auth", {"guild_id": 856290331279884288, "client_id": 846086564479631372}
+        ),
+        source="t",
     )
     assert environment.layer2.forward_auth.guild_id == "856290331279884288"
+    assert environment.layer2.forward_auth.client_id == "846086564479631372"
 
 
 def test_fails_with_every_problem_at_once() -> None:
