@@ -4,8 +4,8 @@
 copy layer1 mounts at ``/vault/init-unseal.sh`` with the ``vault.hcl`` it mounts, under ``/bin/sh`` as the
 service's command says, with the venv's ``bao`` (OpenBao 2.7.2, the ``openbao/openbao:2.7.2`` pin).
 Adaptations, each asserted to apply: the listener and cluster address -> free ports on 127.0.0.1, raft's
-``/vault/data`` and the ``VAULT_*`` container paths -> the temp root. ``prod`` keeps its storage in
-DigitalOcean Spaces (S3), unreachable here, so only ``local`` and ``lan`` (raft) run.
+data directory (``/openbao/file``) and the ``VAULT_*`` container paths -> the temp root. ``prod`` keeps its
+storage in DigitalOcean Spaces (S3), unreachable here, so only ``local`` and ``lan`` (raft) run.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from sprocket_infra.vault.server_config_nodes import data_dir
 from tests.conftest import Stacks
 from tests.integration.openbao import running_entrypoint
 from tests.integration.processes import ServerProcess, free_port, wait_until
@@ -29,23 +30,21 @@ pytestmark = pytest.mark.integration
 CONFIG = "/vault/config/vault.hcl"
 VENV_BIN = Path(sys.executable).parent
 UNSEAL_TIMEOUT_S = 90.0
+DATA_DIR = data_dir("bao")
 
 
 def _adapted(stacks: Stacks, environment: str, root: Path) -> tuple[RenderedService, int]:
     rendered = extract(stacks, "vault", root, environment=environment)
     port, cluster = free_port(), free_port()
-    rendered.adapt(CONFIG, '"0.0.0.0:8200"', f'"127.0.0.1:{port}"', "loopback port")
     rendered.adapt(
         CONFIG,
-        "tls_disable = true\n",
-        f'tls_disable = true\n  cluster_address = "127.0.0.1:{cluster}"\n',
-        "loopback cluster port",
+        '"0.0.0.0:8200"\n',
+        f'"127.0.0.1:{port}"\n  cluster_address = "127.0.0.1:{cluster}"\n',
+        "loopback port and cluster port",
     )
     rendered.adapt(CONFIG, '"http://127.0.0.1:8201"', f'"http://127.0.0.1:{cluster}"', "cluster port")
-    rendered.adapt(
-        CONFIG, 'path    = "/vault/data"', f'path    = "{rendered.path("/vault/data")}"', "temp dir"
-    )
-    rendered.path("/vault/data").mkdir(parents=True)
+    rendered.adapt(CONFIG, f'path    = "{DATA_DIR}"', f'path    = "{rendered.path(DATA_DIR)}"', "temp dir")
+    rendered.path(DATA_DIR).mkdir(parents=True)
     return rendered, port
 
 
