@@ -126,7 +126,8 @@ def test_staff_uis_alert_later_than_what_users_reach(
         for body in stack.get("resource", {}).get("docker_service", {}).values()
         for key, value in service_labels(body).items()
         if key.startswith("traefik.http.routers.") and key.endswith(".rule")
-        and f"{key.removesuffix('.rule')}.middlewares" in service_labels(body)
+        # Behind forward-auth: a middleware named auth-<rule> (rate limits and allow-lists are not auth).
+        and re.search(r"(^|,)auth-", service_labels(body).get(f"{key.removesuffix('.rule')}.middlewares", ""))
         and "PathPrefix" not in value
         for host in re.findall(r"Host\(`([^`]+)`\)", value)
     }  # fmt: skip
