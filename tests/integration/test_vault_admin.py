@@ -22,6 +22,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -294,3 +295,29 @@ def test_audit_log_names_the_forwarded_client_only_from_the_trusted_proxy(
 
     wait_until(lambda: "203.0.113.7" in remote_addresses(), timeout_s=10, what="the audit entry")
     assert "203.0.113.8" not in remote_addresses()
+
+
+def test_entrypoint_keeps_the_root_token_while_it_works_or_vault_cannot_say(tmp_path: Path) -> None:
+    """The entrypoint deletes the stored root token only on Vault's definite refusal: not while the token
+    works, not while the server is sealed (its answer is then 503, not 403), and at once after a revoke."""
+    node = BaoNode(tmp_path / "node")
+    write_rendered_config(node, trusted_proxy_cidrs=())
+    with running_entrypoint(node.serve(VAULT_ROOT_TOKEN_POLL_SECONDS="1")) as entry:
+        node.wait_unsealed(timeout_s=60)
+        node.wait_active()
+        token = node.root_token()
+        polls = entry.output().count("init-unseal")
+        assert node.cli("operator", "seal", token=token).returncode == 0
+        # Several polls against the sealed server (each takes a second): the file stays.
+        wait_until(lambda: node.seal_status()["sealed"] is True, timeout_s=10, what="sealed")
+        assert lookup_token(node, token) is False  # the CLI cannot check it either while sealed
+        time.sleep(3)  # three of the entrypoint's polls
+        assert node.token_file.exists()
+        assert entry.output().count("init-unseal") == polls, "the watcher logged something while sealed"
+    with running_entrypoint(node.serve(VAULT_ROOT_TOKEN_POLL_SECONDS="1")) as entry:
+        node.wait_unsealed(timeout_s=60)
+        node.wait_active()
+        assert node.token_file.exists()
+        assert node.cli("token", "revoke", "-self", token=token).returncode == 0
+        wait_until(lambda: not node.token_file.exists(), timeout_s=30, what="the revoked token's file to go")
+        assert files_in(node.keys_dir) == {"unseal-keys"}
