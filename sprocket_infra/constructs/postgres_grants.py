@@ -19,8 +19,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
+from typing import Protocol
 
 from cdktf import TerraformResource
+from cdktf_cdktf_provider_docker.secret import Secret
 from constructs import Construct
 
 from sprocket_infra.config import Environment
@@ -32,7 +34,7 @@ from sprocket_infra.constructs.swarm_service import (
     SwarmService,
     SwarmServiceProps,
 )
-from sprocket_infra.constructs.vault_secrets import Layer2Secrets
+from sprocket_infra.constructs.vault_docker_secrets import VaultKey
 from sprocket_infra.endpoints import Login, ServiceEndpoint
 from sprocket_infra.postgres_grants import DatabaseGrant, grants_sql
 
@@ -46,6 +48,13 @@ ADMIN_USER_FILE = "/run/secrets/postgres-admin-user"
 ADMIN_PASSWORD_FILE = "/run/secrets/postgres-admin-password"  # noqa: S105 (a path)
 IDLE = ("sleep", "2147483647")
 """What the task runs once the grants are in: a sleep as PID 1 (the healthcheck looks for it)."""
+
+
+class DockerSecrets(Protocol):
+    """Where the admin's Docker secrets come from: layer2's ``Layer2Secrets`` (Vault reads), or in the
+    e2e test a stand-in holding test values."""
+
+    def docker_secret(self, ref: VaultKey, *, owner: str) -> Secret: ...
 
 
 def apply_script() -> str:
@@ -64,7 +73,7 @@ class PostgresGrantsProps:
     """Where psql connects first (``defaultdb`` on DigitalOcean)."""
     admin: Login
     """Vault keys of the cluster's admin login."""
-    secrets: Layer2Secrets
+    secrets: DockerSecrets
     after: Sequence[TerraformResource] = ()
     """The databases and users the script names: the service is created after them."""
     attempts: int = 30
