@@ -247,7 +247,9 @@ def make_test_static_config(
     if API_ENTRYPOINT not in ports:
         ports[API_ENTRYPOINT] = free_port()
         config["entryPoints"][API_ENTRYPOINT] = {"address": f"127.0.0.1:{ports[API_ENTRYPOINT]}"}
-    api = config.get("api") if isinstance(config.get("api"), dict) else {}
+    api = config.get("api")
+    if not isinstance(api, dict):
+        api = {}
     api["insecure"] = True
     config["api"] = api
     rewrites.append(f"api.insecure -> true, served only on entryPoint {API_ENTRYPOINT} (loopback)")
