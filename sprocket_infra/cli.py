@@ -399,6 +399,22 @@ def vault_policies(env: EnvOption = "local", config_dir: ConfigDirOption = None)
     typer.echo(f"# {VAULT_ADMIN}: layer2 and platform deploys (sprocket-infra vault bootstrap)\n{admin}")
 
 
+@app.command("postgres-grants")
+def postgres_grants(env: EnvOption = "local", config_dir: ConfigDirOption = None) -> None:
+    """Print the psql script that closes each consumer's database to its own login. layer2 applies it
+    to a DigitalOcean cluster itself (the postgres-grants service); on an `external` server run it once
+    as a role that owns the databases: `psql -d postgres -f grants.sql`."""
+    from sprocket_infra.postgres_grants import consumer_grants, grants_sql, maintenance_database
+
+    with _cli_errors(_Redactor()):
+        environment = load_environment(check_env_name(env), config_dir=config_dir or CONFIG_DIR)
+        home = maintenance_database(environment)
+        if home is None:
+            raise ConfigError(f"{env}: layer2.postgres.kind is 'none': this environment has no PostgreSQL")
+        consumers = environment.layer2.database_consumers
+        typer.echo(grants_sql(consumer_grants(environment, consumers), maintenance_database=home), nl=False)
+
+
 # --- verify ------------------------------------------------------------------------------------------
 
 ALERT_WEBHOOK_SECRET = "gatus-alert-webhook"  # noqa: S105 - the secret's stable name, not its value

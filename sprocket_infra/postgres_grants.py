@@ -21,11 +21,16 @@ Names are quoted as identifiers here (never pasted raw), although ``naming`` onl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from sprocket_infra import naming
+from sprocket_infra.config import Environment
 
 DIGITALOCEAN_MAINTENANCE_DATABASE = "defaultdb"
 """The database every DigitalOcean cluster is created with; its admin connects there first."""
+EXTERNAL_MAINTENANCE_DATABASE = "postgres"
+"""Where a self-run server's admin connects (PostgreSQL's own default database)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +40,28 @@ class DatabaseGrant:
     consumer: str
     database: str
     owner: str
+
+
+def consumer_grants(environment: Environment, consumers: Iterable[str]) -> list[DatabaseGrant]:
+    """One grant per consumer (``layer2.database_consumers``), its database and login named by
+    ``naming`` (plain strings, so the script is the same text wherever it is rendered)."""
+    return [
+        DatabaseGrant(
+            consumer=consumer,
+            database=naming.database_name(environment, consumer),
+            owner=naming.database_user(environment, consumer),
+        )
+        for consumer in consumers
+    ]
+
+
+def maintenance_database(environment: Environment) -> str | None:
+    """Where the admin connects first: ``defaultdb`` on DigitalOcean, ``postgres`` on an ``external``
+    server; None where the environment has no PostgreSQL."""
+    kind = environment.layer2.postgres.kind
+    if kind == "none":
+        return None
+    return EXTERNAL_MAINTENANCE_DATABASE if kind == "external" else DIGITALOCEAN_MAINTENANCE_DATABASE
 
 
 def quote_ident(name: str) -> str:

@@ -41,7 +41,7 @@ from sprocket_infra.config import (
 from sprocket_infra.constructs.postgres_grants import PostgresGrants, PostgresGrantsProps
 from sprocket_infra.constructs.vault_secrets import Layer2Secrets
 from sprocket_infra.endpoints import DatabaseLogin, Login, ServiceEndpoint
-from sprocket_infra.postgres_grants import DIGITALOCEAN_MAINTENANCE_DATABASE, DatabaseGrant
+from sprocket_infra.postgres_grants import DIGITALOCEAN_MAINTENANCE_DATABASE, consumer_grants
 from sprocket_infra.secrets.external import external_secrets
 
 MANAGED_PORT = 25060
@@ -115,14 +115,7 @@ class ManagedPostgres(Construct):
                 ca_certificate=ca_certificate,
                 # Plain names (the logins carry the resources' references): the script is literal text
                 # in the JSON, and its config is named by a hash taken at synth.
-                grants=[
-                    DatabaseGrant(
-                        consumer=consumer,
-                        database=naming.database_name(environment, consumer),
-                        owner=naming.database_user(environment, consumer),
-                    )
-                    for consumer in self.props.consumers
-                ],
+                grants=consumer_grants(environment, self.props.consumers),
                 maintenance_database=DIGITALOCEAN_MAINTENANCE_DATABASE,
                 admin=Login(username=admin["username"], password=admin["password"]),
                 secrets=self.props.secrets,
