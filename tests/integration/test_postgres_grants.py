@@ -25,7 +25,13 @@ from sprocket_infra import naming
 from sprocket_infra.config import Environment
 from sprocket_infra.constructs.postgres_grants import GRANTS, NAME
 from sprocket_infra.inputs import load_inputs
-from sprocket_infra.postgres_grants import DIGITALOCEAN_MAINTENANCE_DATABASE, quote_ident
+from sprocket_infra.postgres_grants import (
+    DIGITALOCEAN_MAINTENANCE_DATABASE,
+    EXTERNAL_MAINTENANCE_DATABASE,
+    consumer_grants,
+    grants_sql,
+    quote_ident,
+)
 from tests.conftest import Stacks
 from tests.integration.postgres_server import RunningPostgres, available, postgres_server
 from tests.rendered import RenderedService, extract
@@ -234,3 +240,38 @@ def test_a_wrong_admin_password_fails_after_its_attempts(stage: Stage, tmp_path:
     assert run.returncode != 0
     assert "failed 2 times" in run.stderr
     assert "not-the-password" not in run.stdout + run.stderr
+
+
+def test_lans_script_closes_an_external_servers_databases(stage: Stage) -> None:
+    """lan's server is ``external``: an operator runs ``sprocket-infra postgres-grants --env lan`` once as
+    the superuser. Run here last, on the same server (it also revokes PUBLIC's CONNECT on ``postgres``)."""
+    lan = load_inputs("lan").environment
+    consumers = sorted(lan.layer2.database_consumers)
+    for consumer in consumers:
+        user = quote_ident(naming.database_user(lan, consumer))
+        stage.server.superuser(f"CREATE ROLE {user} LOGIN PASSWORD 'lan-{consumer}'")
+        stage.server.superuser(f"CREATE DATABASE {quote_ident(naming.database_name(lan, consumer))}")
+    script = grants_sql(
+        consumer_grants(lan, lan.layer2.database_consumers),
+        maintenance_database=EXTERNAL_MAINTENANCE_DATABASE,
+    )
+    for _ in range(2):
+        result = subprocess.run(
+            ["psql", "--no-psqlrc", "-X", "-q", "-h", str(stage.server.socket_dir),
+             "-p", str(stage.server.port), "-U", "postgres", "-d", EXTERNAL_MAINTENANCE_DATABASE],
+            input=script, capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+    refused = 0
+    for consumer in consumers:
+        for other in consumers:
+            database = naming.database_name(lan, other)
+            answer = stage.server.tcp(
+                naming.database_user(lan, consumer), f"lan-{consumer}", database, "SELECT 1"
+            )
+            if other == consumer:
+                assert answer.returncode == 0, answer.stderr
+            else:
+                assert PERMISSION_DENIED in answer.stderr, (consumer, other, answer.stderr)
+                refused += 1
+    assert refused == len(consumers) * (len(consumers) - 1)
