@@ -11,9 +11,10 @@ The edge policy (:mod:`~sprocket_infra.constructs.edge_policy`: default TLS opti
 security-header middleware the routed entrypoint runs for every router) is a second Docker config, read by
 the file provider.
 
-The container runs with every capability dropped but ``NET_BIND_SERVICE``, on a read-only root. It stays
-uid 0: the image sets no file capability on its binary, Docker hands a non-root user no ambient
-capabilities, and the ACME volume and the ``acme.json`` already in it are root's (docs/edge-security.md).
+The container runs with every capability dropped but ``NET_BIND_SERVICE`` (for engines that do not open
+low ports to every user of a container's network namespace, as Docker 20.10+ does), on a read-only root.
+It stays uid 0 because the ACME volume and the ``acme.json`` already in it are root's, and the image has no
+directory a new volume could take another owner from (ADR 0016, docs/edge-security.md).
 """
 
 from __future__ import annotations
