@@ -15,7 +15,12 @@ node). Adaptations, each asserted to apply:
   binds); ``HOST_PROC_MOUNTINFO`` (the process's own mount table) stays as it is;
 * ``inputs.disk``'s one mount point, Telegraf's empty volume at ``/docker-volumes`` -> ``/``: this
   machine's mount table has no such volume, and its root filesystem stands in for the one that holds it;
-* container paths in the args -> temp paths.
+* container paths in the args -> temp paths;
+* when the test runs as root (as here), Telegraf runs as the synthesized ``user`` with every capability
+  dropped (``setpriv``: what Docker does with ``user`` and ``cap_drop: ALL``), and its secret files are
+  owned and moded as synthesized (``file_uid``/``file_gid``/``file_mode``), so it proves that the narrowed
+  host paths are readable without privileges and that the 0400 files are readable by their owner. The
+  files live in a temp directory others may traverse (pytest's own is 0700).
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ import base64
 import gzip
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -50,6 +57,7 @@ from tests.integration.processes import (
 )
 from tests.integration.rendered_servers import rabbitmq_server, redis_server
 from tests.rendered import RenderedService, extract
+from tests.synth_json import services
 from tools.e2e_tools import TOOLS, binary
 
 # The Telegraf binary is built by `make e2e-tools`, so this runs with the real deploy in `make e2e`.
@@ -164,6 +172,8 @@ class Setup:
     docker: Recorder
     health_port: int
     redis_password: str
+    run_as: str | None
+    """``uid:gid`` Telegraf is started as (the synthesized user); None when the test cannot switch."""
 
     def argv(self, *extra: str) -> list[str]:
         program, *args = self.rendered.args
@@ -174,7 +184,14 @@ class Setup:
             for arg in localized
         ]
         assert localized != args, "the args no longer name the files this test adapted"
-        return [str(telegraf_binary()), *localized, *extra]
+        return [*self._as_the_service(), str(telegraf_binary()), *localized, *extra]
+
+    def _as_the_service(self) -> list[str]:
+        if self.run_as is None:
+            return []
+        uid, gid = self.run_as.split(":")
+        drop = ["--clear-groups", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all"]
+        return ["setpriv", "--reuid", uid, "--regid", gid, *drop, "--no-new-privs"]
 
     def env(self) -> dict[str, str]:
         synthesized = self.rendered.env
@@ -199,9 +216,12 @@ def setup(
 ) -> Iterator[Setup]:
     environment: str = request.param
     stacks = synth_stacks(environment)
-    work = tmp_path_factory.mktemp(f"telegraf-{environment}")
-    rendered = extract(stacks, "telegraf", work / "telegraf-root", environment=environment)
+    container = services(stacks["layer2"])["telegraf"]["task_spec"]["container_spec"]
+    work = Path(tempfile.mkdtemp(prefix=f"telegraf-{environment}-"))
+    work.chmod(0o711)
     with ExitStack() as stack:
+        stack.callback(shutil.rmtree, work)
+        rendered = extract(stacks, "telegraf", work / "telegraf-root", environment=environment)
         redis = stack.enter_context(redis_server(stacks, environment, work))
         rabbit = stack.enter_context(rabbitmq_server(stacks, environment, work))
         influx = stack.enter_context(Recorder(influx_answer).serving())
@@ -225,9 +245,27 @@ def setup(
             "Docker's secret mount -> temp root",
         )
         adapt(REDIS_INPUT, "tcp://redis:6379", f"tcp://127.0.0.1:{redis.port}", "local Redis")
+        run_as = _own_files_as_synthesized(rendered, container) if os.geteuid() == 0 else None
         yield Setup(
-            rendered, influx, docker, health, redis.rendered.value_of("read-infrastructure-redis-monitoring_")
+            rendered,
+            influx,
+            docker,
+            health,
+            redis.rendered.value_of("read-infrastructure-redis-monitoring_"),
+            run_as,
         )
+
+
+def _own_files_as_synthesized(rendered: RenderedService, container: dict[str, Any]) -> str:
+    """Give every mounted file the owner and mode the spec gives it; return the spec's ``user``."""
+    for config in container.get("configs", []):
+        rendered.files[config["file_name"]].chmod(int(config["file_mode"]))
+    for secret in container.get("secrets", []):
+        path = rendered.files[secret["file_name"]]
+        os.chown(path, int(secret.get("file_uid", 0)), int(secret.get("file_gid", 0)))
+        path.chmod(int(secret["file_mode"]))
+    user: str = container["user"]
+    return user
 
 
 @pytest.fixture(scope="module")
@@ -334,6 +372,28 @@ def test_rabbitmq_metrics_come_through_prometheus(
     assert once.returncode == 0, once.stderr
     writes, _ = _written(setup)
     assert any(b"rabbitmq_" in request["body"] for request in writes)
+
+
+def test_runs_as_the_synthesized_user_with_no_capability(setup: Setup, tmp_path: Path) -> None:
+    """The process the other tests talk to is the service's uid, with empty capability sets."""
+    if setup.run_as is None:
+        pytest.skip("not root: cannot start Telegraf as another user here")
+    process = ServerProcess(argv=setup.argv(), log=tmp_path / "telegraf.log", env=setup.env())
+    with running(process):
+        wait_until(
+            lambda: not process.running() or port_open("127.0.0.1", setup.health_port),
+            timeout_s=RUN_TIMEOUT_S,
+            what="Telegraf's health output",
+        )
+        assert process.running(), process.output()
+        status = dict(
+            line.split(":", 1) for line in Path(f"/proc/{process.pid}/status").read_text().splitlines()
+        )
+    uid, gid = setup.run_as.split(":")
+    assert status["Uid"].split() == [uid] * 4
+    assert status["Gid"].split() == [gid] * 4
+    assert {int(status[key], 16) for key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")} == {0}
+    assert setup.run_as == "65534:65534"
 
 
 def test_healthcheck_passes_while_it_runs(setup: Setup, tmp_path: Path) -> None:
