@@ -176,6 +176,16 @@ def platform_network(environment: Environment, purpose: str = "platform") -> str
     return f"{environment.name}-{purpose}"
 
 
+def admin_token_folder(key: str) -> str:
+    """Where layer2 keeps catalog entry ``key``'s generated admin token (below ``<env>/for-platform/``)."""
+    return f"tokens/{key}"
+
+
+def admin_token_file(key: str) -> str:
+    """File stem under which the clients of entry ``key``'s admin token find it (``<key>-admin-token``)."""
+    return f"{key}-admin-token"
+
+
 def volume_name(environment: Environment, key: str) -> str:
     """Named volume holding catalog entry ``key``'s data."""
     return f"{environment.name}-{key}-data"

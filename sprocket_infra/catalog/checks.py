@@ -82,6 +82,13 @@ def _reference_problems(view: CatalogView, vocabulary: Vocabulary) -> Iterator[P
     for key, entry in entries.items():
         for name in sorted(entry.referenced_services - set(view.unchecked)):
             yield from _callable(entries, key, name, f"services.{key}", "a placeholder")
+        clients = entry.admin_token.clients if entry.admin_token is not None else ()
+        for index, client in enumerate(clients):
+            if client not in entries and client not in view.unchecked:
+                yield (
+                    f"services.{key}.admin_token.clients.{index}",
+                    f"unknown service {client!r} (known: {', '.join(sorted(entries))})",
+                )
         if entry.config is None:
             continue
         for section in entry.config.sections:

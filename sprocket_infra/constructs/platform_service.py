@@ -32,6 +32,7 @@ from sprocket_infra.constructs.swarm_service import (
 )
 from sprocket_infra.constructs.vault_docker_secrets import VaultDockerSecrets
 from sprocket_infra.edge_networks import zone_of
+from sprocket_infra.platform_config.admin_tokens import admin_token_files
 from sprocket_infra.platform_config.context import RenderContext
 from sprocket_infra.platform_config.dependencies import Layer2Outputs
 from sprocket_infra.platform_config.render import app_config_file, database_ca_file, filled, filled_env
@@ -82,7 +83,10 @@ class PlatformService(Construct):
             env=filled_env(ctx),
             command=None if entry.command is None else filled(ctx, entry.command),
             configs=configs,
-            secrets=self._secrets(ctx, props.vault_secrets),
+            secrets=(
+                *self._secrets(ctx, props.vault_secrets),
+                *admin_token_files(ctx, props.vault_secrets, owner=self.name, mode=SHARED_SECRET_MODE),
+            ),
             mounts=_mounts(ctx),
             user=entry.security.user,
             read_only=entry.security.read_only,

@@ -147,13 +147,16 @@ class VaultDockerSecrets(Construct):
             self._values[where] = Fn.base64encode(self.read(ref).data.lookup(ref.key))
         return self._values[where]
 
-    def docker_secret_file(self, *, owner: str, name: str, template: str, refs: Sequence[VaultKey]) -> Secret:
-        """A Docker secret named for ``owner`` and ``name`` holding ``template`` filled with ``refs``."""
+    def docker_secret_file(
+        self, *, owner: str, name: str, template: str, refs: Sequence[VaultKey], owner_id: str | None = None
+    ) -> Secret:
+        """A Docker secret named for ``owner`` and ``name`` holding ``template`` filled with ``refs``;
+        ``owner_id`` as in :meth:`docker_secret`."""
         key = (owner, name)
         if key not in self._files:
             self._files[key] = templated_secret(
                 self,
-                f"file-{owner}-{name}",
+                f"file-{owner_id or owner}-{name}",
                 stem=f"{owner}-{name}",
                 template=template,
                 values=[(self.read(ref), ref) for ref in refs],

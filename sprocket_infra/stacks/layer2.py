@@ -90,6 +90,13 @@ class Layer2Stack(SprocketStack):
             ),
         )
         secrets = Layer2Secrets(self, "secrets", environment=environment.name, mount_paths=vault.mount_paths)
+        self.admin_tokens: Mapping[str, VaultKey] = {
+            key: secrets.generated(naming.admin_token_folder(key), "adminToken", for_platform=True)
+            for key, entry in sorted(catalog.services.items())
+            if entry.admin_token is not None
+        }
+        """Catalog key -> the admin token generated for it (``admin_token`` in the catalog): the server
+        reads it from its config file, the entry's clients from a secret file."""
         manual = external_secrets(environment)
 
         swarm = environment.swarm

@@ -204,6 +204,21 @@ def test_fails_when_a_subnet_placeholder_names_a_network_the_entry_is_not_on(dat
     )
 
 
+def test_fails_when_an_admin_token_template_holds_no_token(data: dict[str, Any]) -> None:
+    data["services"]["elo-dgraph-alpha"]["admin_token"]["template"] = "security:\n  whitelist: x\n"
+    (error,) = errors_of(data)
+    assert error.startswith(f"{SOURCE}: services.elo-dgraph-alpha.admin_token.template:")
+    assert "must hold {token} exactly once" in error
+
+
+def test_fails_when_an_admin_token_names_an_unknown_client(data: dict[str, Any]) -> None:
+    data["services"]["elo-dgraph-alpha"]["admin_token"]["clients"] = ["elo", "ratings"]
+    (error,) = errors_of(data)
+    assert error.startswith(
+        f"{SOURCE}: services.elo-dgraph-alpha.admin_token.clients.1: unknown service 'ratings'"
+    )
+
+
 def test_fails_when_a_placeholder_is_unknown(data: dict[str, Any]) -> None:
     data["services"]["elo"]["env"]["HOME_URL"] = "{web.url}"
     (error,) = errors_of(data)

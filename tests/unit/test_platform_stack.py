@@ -95,11 +95,10 @@ def test_dgraph_is_private_except_the_alpha_behind_elo_team(
     assert not on_network(alpha, PLATFORM_EDGE)
     assert not on_network(alpha, "network-platform")
     assert service_labels(alpha)["traefik.swarm.network"] == f"{environment}-dgraph-edge"
-    # Admin operations only from the dgraph network itself (elo), never from Traefik's edge address.
-    (dgraph_network,) = stack["resource"]["docker_network"]["network-dgraph"]["ipam_config"]
+    # The --security superflag comes from the config file only: no token or allow-list on the command line.
     command = alpha["task_spec"]["container_spec"]["command"]
-    assert f"--security=whitelist={dgraph_network['subnet']}" in command
-    assert not any("10.0.0.0/8" in arg for arg in command)
+    assert command[-1] == "--config=/etc/dgraph/alpha.yaml"
+    assert not any("security" in arg or "token" in arg for arg in command)
     router = f"traefik.http.routers.{environment}-elo-dgraph-alpha"
     labels = service_labels(alpha)
     domain = load_environment(environment).routing.domain
@@ -109,6 +108,39 @@ def test_dgraph_is_private_except_the_alpha_behind_elo_team(
     for body in (zero, alpha):
         assert body["update_config"]["order"] == "stop-first"
         assert body["task_spec"]["container_spec"]["mounts"][0]["target"] == "/dgraph"
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_dgraph_admin_token_is_generated_and_reaches_only_the_alpha_and_elo(
+    synth_stacks: SynthStacks, environment: str
+) -> None:
+    stacks = synth_stacks(environment)
+    stack = stacks["platform"]
+    alpha = service(stack, environment, "elo-dgraph-alpha")
+    (config,) = alpha["task_spec"]["container_spec"]["secrets"]
+    assert config["file_name"] == "/etc/dgraph/alpha.yaml"
+    secret_name = config["secret_id"].removeprefix("${docker_secret.").removesuffix(".id}")
+    data = stack["resource"]["docker_secret"][secret_name]["data"]
+    # Admin operations only with the token and only from the dgraph network itself (elo), never from
+    # Traefik's edge address; the token is read from Vault at deploy time, into a raw template.
+    (dgraph_network,) = stack["resource"]["docker_network"]["network-dgraph"]["ipam_config"]
+    template = f'security:\\n  token: \\"%s\\"\\n  whitelist: \\"{dgraph_network["subnet"]}\\"\\n'
+    assert f'format("{template}", data.vault_kv_secret_v2.' in data
+    assert "for-platform-tokens-elo-dgraph-alpha" in data
+    assert '.data["adminToken"]' in data
+    elo = service(stack, environment, "elo")
+    token_files = [
+        s for s in elo["task_spec"]["container_spec"]["secrets"] if "admin-token" in s["file_name"]
+    ]
+    assert [s["file_name"] for s in token_files] == ["/app/secret/elo-dgraph-alpha-admin-token.txt"]
+    holders = {
+        body["name"]
+        for body in services(stack).values()
+        if "admin-token" in json.dumps(body["task_spec"]["container_spec"].get("secrets", []))
+    }
+    assert holders == {f"{environment}-elo-dgraph-alpha", f"{environment}-elo"}
+    generated = stacks["layer2"]["resource"]["random_password"]
+    assert [name for name in generated if "tokens-elo-dgraph-alpha-admin-token" in name]
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
@@ -126,13 +158,21 @@ def test_every_entry_with_settings_mounts_them(synth_stacks: SynthStacks, enviro
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_secrets_are_mounted_as_files_from_the_catalog(synth_stacks: SynthStacks, environment: str) -> None:
-    """Operator secrets and broker/cache credentials always; managed PG and S3 ones where layer2 has them."""
+    """Operator secrets and broker/cache credentials always; managed PG and S3 ones where layer2 has them;
+    generated admin tokens for their server (its config file) and its clients."""
     stack = platform(synth_stacks, environment)
-    for key, entry in load_catalog().services.items():
+    catalog = load_catalog()
+    for key, entry in catalog.services.items():
         mounted = secret_files(service(stack, environment, key))
         wanted = {name: naming.secret_file(stem) for name, stem in entry.secret_files.items()}
         always = {path for name, path in wanted.items() if credential_owner(name) not in ("postgres", "s3")}
-        assert always <= mounted <= set(wanted.values()), key
+        always |= {entry.admin_token.config} if entry.admin_token else set()
+        always |= {
+            naming.secret_file(naming.admin_token_file(server))
+            for server, other in catalog.services.items()
+            if other.admin_token and key in other.admin_token.clients
+        }
+        assert always <= mounted <= set(wanted.values()) | always, key
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
