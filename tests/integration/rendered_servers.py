@@ -48,8 +48,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import Stacks
+from tests.integration.as_service import as_user, own_files_as_synthesized
 from tests.integration.processes import ServerProcess, free_port, port_open, running, wait_until
 from tests.rendered import RenderedService, extract
+from tests.synth_json import services
 
 REDIS_CONFIG = "/usr/local/etc/redis/redis.conf"
 REDIS_USERS = "/run/secrets/redis-users.conf"
@@ -101,8 +103,13 @@ class RunningRedis:
 
 
 @contextmanager
-def redis_server(stacks: Stacks, environment: str, work: Path) -> Iterator[RunningRedis]:
-    """Debian's redis-server on the synthesized ``redis`` files; adaptations in the module docstring."""
+def redis_server(
+    stacks: Stacks, environment: str, work: Path, *, as_service: bool = False
+) -> Iterator[RunningRedis]:
+    """Debian's redis-server on the synthesized ``redis`` files; adaptations in the module docstring.
+
+    ``as_service``: started as the spec's user with no capability, its files and data directory owned as
+    the service's are (tests/integration/as_service.py; needs root and a ``work`` others may traverse)."""
     rendered = extract(stacks, "redis", work / "redis-root", environment=environment)
     port = free_port()
     rendered.adapt(REDIS_CONFIG, f"port {REDIS_PORT}\n", f"port {port}\n", "free port")
@@ -119,6 +126,13 @@ def redis_server(stacks: Stacks, environment: str, work: Path) -> Iterator[Runni
     program, *arguments = rendered.args
     assert program == "redis-server"
     argv = [_redis_binary(program), *(str(rendered.files.get(arg, arg)) for arg in arguments)]
+    if as_service:
+        user = own_files_as_synthesized(
+            rendered, services(stacks["layer2"])["redis"]["task_spec"]["container_spec"]
+        )
+        uid, gid = (int(part) for part in user.split(":"))
+        os.chown(data, uid, gid)  # a new volume takes the owner of the image's /data
+        argv = [*as_user(user), *argv]
     process = ServerProcess(argv=argv, log=work / "redis.log", cwd=work)
     with running(process):
         wait_until(

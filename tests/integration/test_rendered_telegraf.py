@@ -29,9 +29,7 @@ import base64
 import gzip
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -46,6 +44,13 @@ import pytest
 from sprocket_infra import naming
 from sprocket_infra.constructs.observability.telegraf import DISK_PATH
 from tests.conftest import ENVIRONMENTS, Stacks
+from tests.integration.as_service import (
+    as_user,
+    can_switch_user,
+    identity,
+    own_files_as_synthesized,
+    traversable_workdir,
+)
 from tests.integration.processes import (
     ServerProcess,
     free_port,
@@ -184,14 +189,8 @@ class Setup:
             for arg in localized
         ]
         assert localized != args, "the args no longer name the files this test adapted"
-        return [*self._as_the_service(), str(telegraf_binary()), *localized, *extra]
-
-    def _as_the_service(self) -> list[str]:
-        if self.run_as is None:
-            return []
-        uid, gid = self.run_as.split(":")
-        drop = ["--clear-groups", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all"]
-        return ["setpriv", "--reuid", uid, "--regid", gid, *drop, "--no-new-privs"]
+        prefix = [] if self.run_as is None else as_user(self.run_as)
+        return [*prefix, str(telegraf_binary()), *localized, *extra]
 
     def env(self) -> dict[str, str]:
         synthesized = self.rendered.env
@@ -217,10 +216,8 @@ def setup(
     environment: str = request.param
     stacks = synth_stacks(environment)
     container = services(stacks["layer2"])["telegraf"]["task_spec"]["container_spec"]
-    work = Path(tempfile.mkdtemp(prefix=f"telegraf-{environment}-"))
-    work.chmod(0o711)
     with ExitStack() as stack:
-        stack.callback(shutil.rmtree, work)
+        work = stack.enter_context(traversable_workdir(f"telegraf-{environment}-"))
         rendered = extract(stacks, "telegraf", work / "telegraf-root", environment=environment)
         redis = stack.enter_context(redis_server(stacks, environment, work))
         rabbit = stack.enter_context(rabbitmq_server(stacks, environment, work))
@@ -245,7 +242,7 @@ def setup(
             "Docker's secret mount -> temp root",
         )
         adapt(REDIS_INPUT, "tcp://redis:6379", f"tcp://127.0.0.1:{redis.port}", "local Redis")
-        run_as = _own_files_as_synthesized(rendered, container) if os.geteuid() == 0 else None
+        run_as = own_files_as_synthesized(rendered, container) if can_switch_user() else None
         yield Setup(
             rendered,
             influx,
@@ -254,18 +251,6 @@ def setup(
             redis.rendered.value_of("read-infrastructure-redis-monitoring_"),
             run_as,
         )
-
-
-def _own_files_as_synthesized(rendered: RenderedService, container: dict[str, Any]) -> str:
-    """Give every mounted file the owner and mode the spec gives it; return the spec's ``user``."""
-    for config in container.get("configs", []):
-        rendered.files[config["file_name"]].chmod(int(config["file_mode"]))
-    for secret in container.get("secrets", []):
-        path = rendered.files[secret["file_name"]]
-        os.chown(path, int(secret.get("file_uid", 0)), int(secret.get("file_gid", 0)))
-        path.chmod(int(secret["file_mode"]))
-    user: str = container["user"]
-    return user
 
 
 @pytest.fixture(scope="module")
@@ -386,14 +371,11 @@ def test_runs_as_the_synthesized_user_with_no_capability(setup: Setup, tmp_path:
             what="Telegraf's health output",
         )
         assert process.running(), process.output()
-        status = dict(
-            line.split(":", 1) for line in Path(f"/proc/{process.pid}/status").read_text().splitlines()
-        )
-    uid, gid = setup.run_as.split(":")
-    assert status["Uid"].split() == [uid] * 4
-    assert status["Gid"].split() == [gid] * 4
-    assert {int(status[key], 16) for key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")} == {0}
+        running_as = identity(process.pid)
     assert setup.run_as == "65534:65534"
+    assert running_as.uids == (65534,) * 4
+    assert running_as.gids == (65534,) * 4
+    assert set(running_as.capabilities.values()) == {0}, running_as.capabilities
 
 
 def test_healthcheck_passes_while_it_runs(setup: Setup, tmp_path: Path) -> None:
