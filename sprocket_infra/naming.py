@@ -25,6 +25,7 @@ def platform_zone(environment: Environment, purpose: str) -> str:
     """Edge key of the routed catalog entries of platform network ``purpose`` (``<env>-<purpose>``)."""
     return platform_network(environment, purpose)
 
+
 SOCKET_PROXY_NETWORK = "docker-socket-proxy"
 """Private overlay between Traefik and the socket proxy: nothing else may reach the Docker API."""
 
@@ -234,8 +235,11 @@ def public_url(environment: Environment, subdomain: str | None) -> str:
 
 # --- layer2 ------------------------------------------------------------------------------------------
 
-DATA_NETWORK = "sprocket-data"
-"""Overlay the platform's apps join to reach Redis, RabbitMQ and InfluxDB; nothing on it is public."""
+
+def data_network(service: str) -> str:
+    """Overlay of data service ``service`` (``sprocket-data-redis``): it and the apps that use it join it."""
+    return f"sprocket-data-{service}"
+
 
 MONITORING_NETWORK = "sprocket-monitoring"
 """Overlay between the observability services (Loki, InfluxDB, Grafana, Telegraf, Alloy)."""

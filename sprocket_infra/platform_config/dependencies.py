@@ -26,7 +26,7 @@ class Layer2Outputs(Protocol):
     """The attributes of layer2 the platform reads (see ``sprocket_infra/stacks/layer2.py``)."""
 
     @property
-    def data_network(self) -> NamedNetwork: ...
+    def data_networks(self) -> Mapping[str, NamedNetwork]: ...
     @property
     def redis(self) -> ServiceEndpoint: ...
     @property
@@ -80,7 +80,7 @@ def available(layer2: Layer2Outputs) -> frozenset[Dependency]:
 def dependency_networks(layer2: Layer2Outputs) -> dict[Dependency, NamedNetwork]:
     """The overlay a service joins to reach each dependency layer2 runs as a Swarm service. PostgreSQL
     and S3 are managed services reached over the internet with TLS, so they have none."""
-    return dict.fromkeys(("redis", "rabbitmq", "influx"), layer2.data_network)
+    return {dependency: layer2.data_networks[dependency] for dependency in ("redis", "rabbitmq", "influx")}
 
 
 CredentialLookup = Callable[[Layer2Outputs, str], VaultKey | None]

@@ -10,6 +10,7 @@ stack on is how those values cross stacks, so nothing is re-typed.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from constructs import Construct
 
@@ -32,6 +33,7 @@ from sprocket_infra.constructs.platform_buckets import PlatformBuckets, Platform
 from sprocket_infra.constructs.rabbitmq import PROMETHEUS_PORT, RabbitMq, RabbitMqProps
 from sprocket_infra.constructs.redis import Redis, RedisProps
 from sprocket_infra.constructs.service_context import ServiceContext
+from sprocket_infra.constructs.swarm_service import NamedNetwork
 from sprocket_infra.constructs.vault_configuration import VaultConfiguration, VaultConfigurationProps
 from sprocket_infra.constructs.vault_database_engine import VaultDatabaseEngine, VaultDatabaseEngineProps
 from sprocket_infra.constructs.vault_docker_secrets import VaultKey
@@ -41,6 +43,9 @@ from sprocket_infra.secrets.external import external_secrets
 from sprocket_infra.stacks.base import SprocketStack
 from sprocket_infra.stacks.layer1 import Layer1Stack
 from sprocket_infra.vault.access import vault_access
+
+DATA_SERVICES = ("redis", "rabbitmq", "influx", "neo4j")
+"""The data services, each on its own overlay (keys of ``Layer2Stack.data_networks``)."""
 
 AGENT_PROXY_SECTIONS = {
     "telegraf": ("CONTAINERS", "INFO", "NODES", "PING", "SERVICES", "TASKS", "VERSION"),
@@ -100,10 +105,19 @@ class Layer2Stack(SprocketStack):
         manual = external_secrets(environment)
 
         swarm = environment.swarm
-        self.data_network = overlay_network(
-            self, "data-network", name=naming.DATA_NETWORK, swarm=swarm, internal=True, attachable=True
-        )
-        """Overlay the platform's apps join to reach Redis, RabbitMQ, InfluxDB and Neo4j."""
+        self.data_networks: Mapping[str, NamedNetwork] = {
+            service: overlay_network(
+                self,
+                f"data-network-{service}",
+                name=naming.data_network(service),
+                swarm=swarm,
+                internal=True,
+                attachable=True,
+            )
+            for service in DATA_SERVICES
+        }
+        """One overlay per data service (``redis``, ``rabbitmq``, ``influx``, ``neo4j``): an app joins those
+        of the dependencies it uses, so it reaches no other data service's ports (ADR 17)."""
         self.monitoring_network = overlay_network(
             self,
             "monitoring-network",
@@ -116,7 +130,7 @@ class Layer2Stack(SprocketStack):
         context = ServiceContext(
             environment=environment,
             routing=layer1.routing,
-            data=self.data_network,
+            data=self.data_networks["redis"],  # each data service gets its own (_on_data)
             monitoring=self.monitoring_network,
             secrets=secrets,
         )
@@ -170,14 +184,22 @@ class Layer2Stack(SprocketStack):
             "forward-auth",
             DiscordForwardAuthProps(context=context, client_secret=manual["forward-auth-client-secret"]),
         )
-        redis = Redis(self, "redis", RedisProps(context=context, clients=redis_clients(catalog, environment)))
+        redis = Redis(
+            self,
+            "redis",
+            RedisProps(context=self._on_data("redis", context), clients=redis_clients(catalog, environment)),
+        )
         self.redis: ServiceEndpoint = redis.endpoint
         """Redis on the data network (``redis:6379``)."""
         self.redis_logins: Mapping[str, Login] = redis.logins
         """Catalog key -> that app's own Redis user (Vault keys the platform policy reads)."""
 
         rabbitmq = RabbitMq(
-            self, "rabbitmq", RabbitMqProps(context=context, clients=rabbitmq_clients(catalog, environment))
+            self,
+            "rabbitmq",
+            RabbitMqProps(
+                context=self._on_data("rabbitmq", context), clients=rabbitmq_clients(catalog, environment)
+            ),
         )
         self.rabbitmq: ServiceEndpoint = rabbitmq.endpoint
         """AMQP on the data network (``rabbitmq:5672``)."""
@@ -186,7 +208,7 @@ class Layer2Stack(SprocketStack):
         self.rabbitmq_logins: Mapping[str, Login] = rabbitmq.logins
         """Catalog key -> that app's own broker user (Vault keys); the administrator is for operators."""
 
-        influx = InfluxDb(self, "influxdb", InfluxDbProps(context=context))
+        influx = InfluxDb(self, "influxdb", InfluxDbProps(context=self._on_data("influx", context)))
         self.influx: ServiceEndpoint = influx.endpoint
         """InfluxDB 2 on the data and monitoring networks (``influxdb:8086``)."""
         self.influx_org: str = influx.org
@@ -197,7 +219,7 @@ class Layer2Stack(SprocketStack):
         """``platform:<password>``: scoped to the platform bucket, for InfluxDB's 1.x-compatible API
         (``Authorization: Token <value>`` on ``/write`` and ``/query``)."""
 
-        neo4j = Neo4j(self, "neo4j", Neo4jProps(context=context))
+        neo4j = Neo4j(self, "neo4j", Neo4jProps(context=self._on_data("neo4j", context)))
         self.neo4j: ServiceEndpoint = neo4j.bolt
         """Bolt on the data network (``neo4j:7687``)."""
         self.neo4j_password: VaultKey = neo4j.password
@@ -221,7 +243,7 @@ class Layer2Stack(SprocketStack):
             self,
             "telegraf",
             TelegrafProps(
-                context=context,
+                context=self._on_data("redis", context),  # RabbitMQ and InfluxDB: over monitoring
                 socket_proxy=proxies["telegraf"],
                 influx=influx.endpoint,
                 influx_bucket=METRICS_BUCKET,
@@ -246,6 +268,10 @@ class Layer2Stack(SprocketStack):
             ),
         )
         N8n(self, "n8n", N8nProps(context=context, database=self.database_logins.get("n8n")))
+
+    def _on_data(self, service: str, context: ServiceContext) -> ServiceContext:
+        """``context`` with ``service``'s own data network as ``data``."""
+        return replace(context, data=self.data_networks[service])
 
     def _agent_socket_proxy(self, agent: str, sections: tuple[str, ...]) -> DockerSocketProxy:
         """``agent``'s own read-only proxy to the Docker API, on a private overlay only the two share."""

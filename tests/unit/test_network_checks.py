@@ -39,7 +39,7 @@ def _kept(plan: tuple[EdgeSpec, ...]) -> Topology:
         for spec in plan
     }
     app = LiveService(
-        name="local-discord-bot", networks=frozenset(["local-platform", "sprocket-data"]), labels={}
+        name="local-discord-bot", networks=frozenset(["local-platform", "sprocket-data-rabbitmq"]), labels={}
     )
     return Topology(services={"traefik": traefik, **backends, app.name: app}, networks=networks)
 

@@ -28,7 +28,11 @@ SynthStacks = Callable[[str], Stacks]
 
 PLATFORM_EDGE = "cross-stack-output-docker_networkedge-network-platformid"
 DGRAPH_EDGE = "cross-stack-output-docker_networkedge-network-dgraphid"
-DATA = "cross-stack-output-docker_networkdata-networkid"
+DATA = {
+    dependency: f"cross-stack-output-docker_networkdata-network-{dependency}id"
+    for dependency in ("redis", "rabbitmq", "influx")
+}
+"""layer2's data network per dependency an app may use (neo4j's has no app)."""
 
 
 def platform(synth_stacks: SynthStacks, environment: str) -> dict[str, Any]:
@@ -77,7 +81,9 @@ def test_networks_follow_routes_and_dependencies(synth_stacks: SynthStacks, envi
     for key, entry in load_catalog().services.items():
         body = service(stack, environment, key)
         assert on_network(body, PLATFORM_EDGE) == bool(entry.routes and "platform" in entry.networks), key
-        assert on_network(body, DATA) == bool({"redis", "rabbitmq", "influx"} & set(entry.uses)), key
+        for dependency, network in DATA.items():
+            # Only the data services it uses: an app reaches no other data service's ports.
+            assert on_network(body, network) == (dependency in entry.uses), (key, dependency)
         own = {ref for ref in network_refs(body) if ref.startswith("${docker_network.")}
         assert own == {f"${{docker_network.network-{purpose}.id}}" for purpose in entry.networks}, key
 
@@ -323,4 +329,6 @@ def test_a_new_catalog_entry_becomes_a_complete_service(tmp_path: Path) -> None:
     settings = json.loads(mounted_file(stack, body, "/app/config/production.json"))
     assert settings["redis"]["prefix"] == "local:leaderboard:"
     assert settings["transport"]["events_queue"] == "local-events"
-    assert on_network(body, DATA)
+    assert on_network(body, DATA["redis"])
+    assert on_network(body, DATA["rabbitmq"])
+    assert not on_network(body, DATA["influx"])
