@@ -152,10 +152,12 @@ class RunningRabbit:
     amqp_port: int
     management_port: int
     prometheus_port: int
+    run_as: tuple[str, ...] = ()
+    """The prefix that runs the CLI as the service's user (``as_service``), as its healthcheck runs."""
 
     def cli(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(RABBITMQ_BIN / tool), *args],
+            [*self.run_as, str(RABBITMQ_BIN / tool), *args],
             env={**os.environ, **self.env},
             capture_output=True,
             text=True,
@@ -200,8 +202,13 @@ def _listen(rendered: RenderedService, key: str, container_port: int) -> int:
 
 
 @contextmanager
-def rabbitmq_server(stacks: Stacks, environment: str, work: Path) -> Iterator[RunningRabbit]:
-    """Debian's RabbitMQ on the synthesized ``rabbitmq`` files; adaptations in the module docstring."""
+def rabbitmq_server(
+    stacks: Stacks, environment: str, work: Path, *, as_service: bool = False
+) -> Iterator[RunningRabbit]:
+    """Debian's RabbitMQ on the synthesized ``rabbitmq`` files; adaptations in the module docstring.
+
+    ``as_service``: the node, its epmd and the CLI run as the spec's user with no capability, the files
+    and the directories it writes (home with the cookie, Mnesia, logs) owned as the service's are."""
     if not (RABBITMQ_BIN / "rabbitmq-server").exists():
         pytest.fail(
             "rabbitmq-server is missing: install Debian's rabbitmq-server (tools/debian-packages.txt)"
@@ -225,6 +232,16 @@ def rabbitmq_server(stacks: Stacks, environment: str, work: Path) -> Iterator[Ru
     epmd_port, dist_port = free_port(), free_port()
     (work / "home").mkdir()
     (work / "rabbitmq-env.conf").write_text("")
+    prefix: list[str] = []
+    if as_service:
+        user = own_files_as_synthesized(
+            rendered, services(stacks["layer2"])["rabbitmq"]["task_spec"]["container_spec"]
+        )
+        uid, gid = (int(part) for part in user.split(":"))
+        for directory in (work / "home", rendered.path("/var/lib/rabbitmq/mnesia"), work / "log"):
+            directory.mkdir(parents=True, exist_ok=True)
+            os.chown(directory, uid, gid)  # the volume (home, Mnesia) and the log tmpfs
+        prefix = as_user(user)
     env = {
         "HOME": str(work / "home"),
         "RABBITMQ_NODENAME": f"sprocket-test-{amqp}@localhost",
@@ -241,9 +258,13 @@ def rabbitmq_server(stacks: Stacks, environment: str, work: Path) -> Iterator[Ru
     }
     # Our own epmd, so no daemon outlives the test: the runtime would otherwise start one and leave it.
     epmd = ServerProcess(
-        argv=["epmd", "-port", str(epmd_port), "-address", "127.0.0.1"], log=work / "epmd.log", env=env
+        argv=[*prefix, "epmd", "-port", str(epmd_port), "-address", "127.0.0.1"],
+        log=work / "epmd.log",
+        env=env,
     )
-    server = ServerProcess(argv=[str(RABBITMQ_BIN / "rabbitmq-server")], log=work / "rabbitmq.log", env=env)
+    server = ServerProcess(
+        argv=[*prefix, str(RABBITMQ_BIN / "rabbitmq-server")], log=work / "rabbitmq.log", env=env
+    )
     with running(epmd), running(server):
         wait_until(
             lambda: not server.running() or port_open("127.0.0.1", amqp),
@@ -251,4 +272,4 @@ def rabbitmq_server(stacks: Stacks, environment: str, work: Path) -> Iterator[Ru
             what="RabbitMQ's AMQP listener",
         )
         assert server.running(), server.output()
-        yield RunningRabbit(rendered, server, env, amqp, management, prometheus)
+        yield RunningRabbit(rendered, server, env, amqp, management, prometheus, tuple(prefix))

@@ -1,11 +1,15 @@
-"""Redis from its synthesized files, started as the ``redis`` service is (tests/integration/as_service.py):
-as its user 999:999 with every capability set empty, its ACL users file and probe password 0400 owned by
-999, its data directory owned by 999 as a new volume is. It serves, persists into that directory only,
-and the service's own healthcheck passes when run as the same user. (Telegraf's hardened run is in
-test_rendered_telegraf.py.)
+"""Redis and RabbitMQ from their synthesized files, started as their services are
+(tests/integration/as_service.py): as the table's user with every capability set empty, their secret
+files 0400 owned by that user, the directories they write owned by it as a new volume is.
 
-Real parts: Debian's redis-server (the adaptations of ``rendered_servers.redis_server``). Not shown here:
-the read-only root filesystem, which needs the image.
+* Redis as 999:999 serves, persists into its data directory only, and the service's own healthcheck
+  passes when run as the same user (another uid is refused the probe's password file);
+* RabbitMQ as 100:101 loads its 0400 definitions (every app's user is there), keeps Mnesia and its
+  cookie in its own directories, and its healthcheck CLI passes as the same user.
+
+(Telegraf's hardened run is in test_rendered_telegraf.py.) Real parts: Debian's redis-server and
+rabbitmq-server (the adaptations of ``rendered_servers``). Not shown here: the read-only root filesystem,
+which needs the image.
 """
 
 from __future__ import annotations
@@ -16,13 +20,16 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from sprocket_infra.constructs import hardening
+from sprocket_infra.constructs.rabbitmq import ADMIN_USER as RABBITMQ_ADMIN
 from sprocket_infra.constructs.redis import ADMIN_USER
 from tests.conftest import Stacks
 from tests.integration.as_service import as_user, can_switch_user, identity, traversable_workdir
 from tests.integration.rendered_servers import (
     REDIS_PORT,
     REDIS_PROBE_PASSWORD,
+    RunningRabbit,
     RunningRedis,
+    rabbitmq_server,
     redis_server,
 )
 from tests.integration.test_rendered_redis import HOST_WARNINGS
@@ -98,3 +105,43 @@ def test_no_warnings_of_ours_without_privileges(redis: RunningRedis) -> None:
         if " # WARNING" in line and not any(known in line for known in HOST_WARNINGS)
     ]
     assert warnings == []
+
+
+RABBITMQ_USER = "100:101"
+
+
+@pytest.fixture(scope="module")
+def rabbit(synth_stacks: Callable[[str], Stacks]) -> Iterator[RunningRabbit]:
+    if not can_switch_user():
+        pytest.skip("not root: cannot start RabbitMQ as its service's user here")
+    with (
+        traversable_workdir("rabbitmq-hardened-") as work,
+        rabbitmq_server(synth_stacks("local"), "local", work, as_service=True) as server,
+    ):
+        yield server
+
+
+def test_rabbitmq_runs_as_the_table_says_with_no_capability(rabbit: RunningRabbit) -> None:
+    assert hardening.SERVICES["rabbitmq"].user == RABBITMQ_USER
+    running_as = identity(rabbit.server.pid)
+    assert running_as.uids == (100,) * 4
+    assert running_as.gids == (101,) * 4
+    assert set(running_as.capabilities.values()) == {0}, running_as.capabilities
+    definitions = rabbit.rendered.files["/etc/rabbitmq/definitions.json"].stat()
+    assert (definitions.st_uid, definitions.st_gid, definitions.st_mode & 0o777) == (100, 101, 0o400)
+
+
+def test_rabbitmq_loads_its_definitions_and_answers_its_healthcheck_as_its_user(
+    rabbit: RunningRabbit,
+) -> None:
+    probe = rabbit.rendered.healthcheck_argv()
+    assert probe[0] == "rabbitmq-diagnostics"
+    ping = rabbit.cli(*probe)  # through the service user's prefix, as Docker runs the healthcheck
+    assert ping.returncode == 0, ping.stderr
+    users = rabbit.cli("rabbitmqctl", "-q", "list_users")
+    assert users.returncode == 0, users.stderr
+    names = {line.split()[0] for line in users.stdout.splitlines() if line.strip()}
+    assert RABBITMQ_ADMIN in names
+    assert len(names) > 1, "no app user was loaded from the definitions"
+    mnesia = rabbit.rendered.path("/var/lib/rabbitmq/mnesia")
+    assert {(path.stat().st_uid, path.stat().st_gid) for path in mnesia.rglob("*")} == {(100, 101)}
