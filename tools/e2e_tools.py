@@ -92,6 +92,10 @@ TOOLS = (
     # Let's Encrypt's ACME test server: lan's certificate resolver is pointed at it to prove that Traefik
     # obtains and serves a certificate from the synthesized static config (test_lan_tls.py).
     Tool("pebble"),
+    # DGraph v24.1.3 (the catalog's dgraph/dgraph:v24.1.3 pin): the alpha is started from its synthesized
+    # command and admin-token config file to prove that the token gates admin operations
+    # (test_rendered_dgraph.py). go.sum pins every module; the checksum database does not list this tag.
+    Tool("dgraph"),
 )
 
 
