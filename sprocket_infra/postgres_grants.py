@@ -4,13 +4,16 @@ A new database lets every role connect (``CONNECT`` and ``TEMPORARY`` belong to 
 DigitalOcean cluster with one database and one login per consumer still lets Grafana's login open the
 platform's database. :func:`grants_sql` renders one psql script that, for each consumer:
 
-* makes the consumer's login the database's owner (the admin first joins the login's role, which
-  ``ALTER DATABASE ... OWNER`` requires of a non-superuser such as DigitalOcean's ``doadmin``); the owner
-  then holds every right in it, and on PostgreSQL 15+ the ``public`` schema too (``pg_database_owner``);
-* revokes ``CONNECT`` and ``TEMPORARY`` from ``PUBLIC`` and grants them to the owner by name;
+* revokes ``CONNECT`` and ``TEMPORARY`` on its database from ``PUBLIC`` and grants them, with ``CREATE``
+  (its migrations make schemas), to the consumer's login by name;
 * inside the database, revokes ``CREATE`` on ``public`` from ``PUBLIC`` (already so on 15+; on older
-  servers this admin cannot revoke it, which psql reports as a warning, and only the owner can connect
-  anyway) and grants the owner ``USAGE`` and ``CREATE`` there.
+  servers the schema belongs to the bootstrap superuser, this admin cannot revoke it and psql warns, but
+  only the consumer can connect anyway) and grants the login ``USAGE`` and ``CREATE`` there.
+
+The database stays the admin's (DigitalOcean's API makes each one owned by ``doadmin``), and the admin
+joins no consumer's role: ownership would let a consumer grant its database to others, and handing it
+over needs role membership, which PostgreSQL 16+ gives a non-superuser admin only with ``ADMIN OPTION``.
+What each statement needs is owning the database, which ``doadmin`` does on every version.
 
 It also revokes ``CONNECT`` on the maintenance database (``defaultdb`` on DigitalOcean) from ``PUBLIC``,
 so a consumer's login opens nothing but its own database. Every statement is a state, not a step: running
@@ -35,11 +38,11 @@ EXTERNAL_MAINTENANCE_DATABASE = "postgres"
 
 @dataclass(frozen=True, kw_only=True)
 class DatabaseGrant:
-    """One consumer's database and the login that owns it and alone connects to it."""
+    """One consumer's database and the login that alone connects to it."""
 
     consumer: str
     database: str
-    owner: str
+    login: str
 
 
 def consumer_grants(environment: Environment, consumers: Iterable[str]) -> list[DatabaseGrant]:
@@ -49,7 +52,7 @@ def consumer_grants(environment: Environment, consumers: Iterable[str]) -> list[
         DatabaseGrant(
             consumer=consumer,
             database=naming.database_name(environment, consumer),
-            owner=naming.database_user(environment, consumer),
+            login=naming.database_user(environment, consumer),
         )
         for consumer in consumers
     ]
@@ -89,17 +92,15 @@ def grants_sql(grants: Sequence[DatabaseGrant], *, maintenance_database: str) ->
         f"REVOKE CONNECT, TEMPORARY ON DATABASE {home} FROM PUBLIC;",
     ]
     for grant in sorted(grants, key=lambda item: item.consumer):
-        database, owner = quote_ident(grant.database), quote_ident(grant.owner)
+        database, login = quote_ident(grant.database), quote_ident(grant.login)
         lines += [
             "",
-            f"-- {grant.consumer}: database {database}, owned by its own login {owner}.",
-            f"GRANT {owner} TO CURRENT_USER;",
-            f"ALTER DATABASE {database} OWNER TO {owner};",
+            f"-- {grant.consumer}: database {database}, reached by its own login {login} alone.",
             f"REVOKE CONNECT, TEMPORARY ON DATABASE {database} FROM PUBLIC;",
-            f"GRANT CONNECT, TEMPORARY ON DATABASE {database} TO {owner};",
+            f"GRANT CONNECT, TEMPORARY, CREATE ON DATABASE {database} TO {login};",
             rf"\connect {database}",
             "REVOKE CREATE ON SCHEMA public FROM PUBLIC;",
-            f"GRANT USAGE, CREATE ON SCHEMA public TO {owner};",
+            f"GRANT USAGE, CREATE ON SCHEMA public TO {login};",
             rf"\connect {home}",
         ]
     return "\n".join(lines) + "\n"

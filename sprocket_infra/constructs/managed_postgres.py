@@ -15,8 +15,8 @@ cluster's CA certificate is read once and handed out with every login (clients v
 each user's generated password goes straight into Vault (``<env>/for-platform/postgres/platform`` for the
 platform, ``<env>/postgres/<consumer>`` for layer2's own consumers). DigitalOcean users are created without
 superuser or role-creation rights, and DigitalOcean leaves every database open to every login
-(``CONNECT`` belongs to ``PUBLIC``): :class:`PostgresGrants` closes each one to its own login, which it
-makes the owner, as the cluster's admin. The admin login is kept in Vault for operators
+(``CONNECT`` belongs to ``PUBLIC``): :class:`PostgresGrants` closes each one to its own login, as the
+cluster's admin (which keeps owning them). The admin login is kept in Vault for operators
 (``<env>/postgres-admin``) and mounted into that one task; no app or consumer gets it.
 
 An ``external`` server gets no grants from here (layer2 has no admin login for it): run the same

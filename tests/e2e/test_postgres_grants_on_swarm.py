@@ -79,7 +79,7 @@ def synth(outdir: Path, consumers: tuple[str, ...]) -> None:
                 DatabaseGrant(
                     consumer=consumer,
                     database=naming.database_name(environment, consumer),
-                    owner=naming.database_user(environment, consumer),
+                    login=naming.database_user(environment, consumer),
                 )
                 for consumer in consumers
             ],

@@ -4,9 +4,9 @@ prod's ``postgres-grants`` service is extracted from the synthesized layer2 (its
 and its admin secrets, each Vault value replaced by a stand-in) and its entrypoint is run here with its
 own environment, adapted only where this machine differs: the server's address, no TLS (this server has
 no certificate; prod verifies the cluster's CA) and the container paths. The stage mimics a DigitalOcean
-cluster: a non-superuser admin with ``CREATEDB``/``CREATEROLE`` (like ``doadmin``) that made the
-maintenance database, each consumer's database and each consumer's login, so every database starts open
-to every login, as DigitalOcean leaves them.
+cluster: a non-superuser admin with ``CREATEDB``/``CREATEROLE`` (like ``doadmin``) that made and owns the
+maintenance database and each consumer's database, and made each consumer's login, so every database
+starts open to every login, as DigitalOcean leaves them.
 
 Expectations come from ``naming`` and ``layer2.database_consumers``, not from the rendered SQL.
 """
@@ -180,13 +180,13 @@ def test_public_has_no_connect_on_any_database(stage: Stage) -> None:
         assert allowed == "f", database
 
 
-def test_each_consumer_owns_and_uses_its_own_database(stage: Stage) -> None:
+def test_each_consumer_works_in_its_own_database_which_the_admin_keeps(stage: Stage) -> None:
     for consumer in stage.consumers:
         database = stage.database(consumer)
         owner = stage.server.superuser(
             f"SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '{database}'"  # noqa: S608
         )
-        assert owner == stage.user(consumer)
+        assert owner == stage.admin[0]
         code, output = stage.as_consumer(
             consumer,
             database,
@@ -209,6 +209,18 @@ def test_each_consumer_is_refused_every_other_database(stage: Stage) -> None:
     count = len(stage.consumers)
     assert len(refused) == count * count  # the other consumers' databases and the maintenance database
     print(f"\n{len(refused)} cross-database connections refused ({count} consumers, {count + 1} databases)")
+
+
+def test_a_consumer_cannot_open_its_database_to_another(stage: Stage) -> None:
+    """The login holds its rights without grant option: a GRANT it issues grants nothing."""
+    first, second = stage.consumers[:2]
+    code, output = stage.as_consumer(
+        first, stage.database(first), f"GRANT CONNECT ON DATABASE {quote_ident(stage.database(first))} "
+        f"TO {quote_ident(stage.user(second))}",
+    )  # fmt: skip
+    assert "no privileges were granted" in output, (code, output)
+    code, output = stage.as_consumer(second, stage.database(first))
+    assert PERMISSION_DENIED in output
 
 
 def test_a_login_without_grants_reaches_no_database(stage: Stage) -> None:

@@ -14,7 +14,7 @@ def test_prints_lans_script_from_its_maintenance_database() -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("-- Rendered by")
     assert 'REVOKE CONNECT, TEMPORARY ON DATABASE "postgres" FROM PUBLIC;' in result.stdout
-    assert 'ALTER DATABASE "sprocket_lan" OWNER TO "sprocket_lan";' in result.stdout
+    assert 'GRANT CONNECT, TEMPORARY, CREATE ON DATABASE "sprocket_lan" TO "sprocket_lan";' in result.stdout
 
 
 def test_prod_prints_what_the_grants_service_runs() -> None:
