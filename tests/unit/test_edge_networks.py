@@ -78,7 +78,7 @@ def test_the_pool_is_configurable() -> None:
         with_setting(shipped_data("local"), "swarm.subnet_pool", "10.77.0.0/16"), source="config/test.yaml"
     )
     plan = edge_plan(environment, load_catalog())
-    assert all(spec.subnet.subnet_of(ipaddress.ip_network("10.77.0.0/16")) for spec in plan)
+    assert all(spec.subnet.subnet_of(ipaddress.IPv4Network("10.77.0.0/16")) for spec in plan)
 
 
 @pytest.mark.parametrize(
