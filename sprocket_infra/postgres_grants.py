@@ -13,7 +13,8 @@ platform's database. :func:`grants_sql` renders one psql script that, for each c
 The database stays the admin's (DigitalOcean's API makes each one owned by ``doadmin``), and the admin
 joins no consumer's role: ownership would let a consumer grant its database to others, and handing it
 over needs role membership, which PostgreSQL 16+ gives a non-superuser admin only with ``ADMIN OPTION``.
-What each statement needs is owning the database, which ``doadmin`` does on every version.
+What each statement needs is owning the database, which ``doadmin`` does on every version; before
+touching a database the script checks that, and stops otherwise (a non-owner's REVOKE only warns).
 
 It also revokes ``CONNECT`` on the maintenance database (``defaultdb`` on DigitalOcean) from ``PUBLIC``,
 so a consumer's login opens nothing but its own database. Every statement is a state, not a step: running
@@ -74,6 +75,22 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def quote_literal(text: str) -> str:
+    """``text`` as a PostgreSQL string literal (a ``'`` inside is doubled)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _owned(database: str) -> str:
+    """A statement that fails unless the admin owns ``database``: a REVOKE or GRANT by anyone else only
+    warns ("no privileges could be revoked") and would leave the database open without a failure."""
+    name = quote_literal(database)  # the one value in the statement, quoted as a literal
+    owner = f"SELECT pg_has_role(current_user, datdba, 'USAGE') FROM pg_database WHERE datname = {name}"  # noqa: S608
+    return (
+        f"DO $check$ BEGIN IF NOT coalesce(({owner}), false) THEN RAISE EXCEPTION "
+        f"'database % is missing or not owned by %', {name}, current_user; END IF; END $check$;"
+    )
+
+
 def grants_sql(grants: Sequence[DatabaseGrant], *, maintenance_database: str) -> str:
     """The idempotent psql script for ``grants`` (see the module docstring); psql connects to
     ``maintenance_database`` first and returns there after each database."""
@@ -89,6 +106,7 @@ def grants_sql(grants: Sequence[DatabaseGrant], *, maintenance_database: str) ->
         r"\set ON_ERROR_STOP on",
         "",
         "-- The maintenance database: its owner (the admin) still connects, consumers do not.",
+        _owned(maintenance_database),
         f"REVOKE CONNECT, TEMPORARY ON DATABASE {home} FROM PUBLIC;",
     ]
     for grant in sorted(grants, key=lambda item: item.consumer):
@@ -96,6 +114,7 @@ def grants_sql(grants: Sequence[DatabaseGrant], *, maintenance_database: str) ->
         lines += [
             "",
             f"-- {grant.consumer}: database {database}, reached by its own login {login} alone.",
+            _owned(grant.database),
             f"REVOKE CONNECT, TEMPORARY ON DATABASE {database} FROM PUBLIC;",
             f"GRANT CONNECT, TEMPORARY, CREATE ON DATABASE {database} TO {login};",
             rf"\connect {database}",

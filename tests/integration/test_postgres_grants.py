@@ -254,6 +254,21 @@ def test_a_wrong_admin_password_fails_after_its_attempts(stage: Stage, tmp_path:
     assert "not-the-password" not in run.stdout + run.stderr
 
 
+def test_the_task_fails_on_a_database_the_admin_does_not_own(stage: Stage) -> None:
+    """A non-owner's REVOKE only warns, so without the script's check the task would pass and leave the
+    database open."""
+    database = stage.database(stage.consumers[0])
+    stage.server.superuser(f"ALTER DATABASE {quote_ident(database)} OWNER TO postgres")
+    try:
+        run = _run_task(stage.task, stage.server, SPROCKET_GRANTS_ATTEMPTS="1", SPROCKET_GRANTS_RETRY_S="1")
+    finally:
+        stage.server.superuser(
+            f"ALTER DATABASE {quote_ident(database)} OWNER TO {quote_ident(stage.admin[0])}"
+        )
+    assert run.returncode != 0
+    assert f"database {database} is missing or not owned by {stage.admin[0]}" in run.stderr
+
+
 def test_lans_script_closes_an_external_servers_databases(stage: Stage) -> None:
     """lan's server is ``external``: an operator runs ``sprocket-infra postgres-grants --env lan`` once as
     the superuser. Run here last, on the same server (it also revokes PUBLIC's CONNECT on ``postgres``)."""
