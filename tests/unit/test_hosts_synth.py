@@ -230,8 +230,10 @@ def test_placement_edge_volumes_spread_and_singletons(droplets: tuple[Path, Stac
     ]
     for name, body in every.items():
         task = body["task_spec"]
-        volumes = [m for m in task["container_spec"].get("mounts", []) if m["type"] == "volume"]
-        # Traefik's ACME volume is on the edge node (pinned above); a global agent has a volume per node.
+        mounts = task["container_spec"].get("mounts", [])
+        volumes = [m for m in mounts if m["type"] == "volume" and not m.get("read_only")]
+        # Data volumes follow the volumes label. Traefik's ACME volume is on the edge node (pinned above); a
+        # global agent has a volume per node; a read-only volume (Telegraf's disk probe) holds no data.
         if volumes and name != "traefik" and "replicated" in body["mode"]:
             assert task["placement"]["constraints"] == ["node.labels.sprocket.volumes==true"], name
     catalog = load_catalog(CATALOG_FILE)
