@@ -11,10 +11,6 @@ import re
 
 from sprocket_infra.config import Environment, RoutingConfig
 
-INGRESS_NETWORK = "traefik-ingress"
-"""Traefik's default network (static ``providers.swarm.network``). No service joins it since ADR 13: every
-route's ``traefik.swarm.network`` label names the route's own edge network (:func:`edge_network`)."""
-
 
 def edge_network(key: str) -> str:
     """The overlay only Traefik and backend ``key`` (a service, or a platform zone) join: ``<key>-edge``."""

@@ -109,7 +109,6 @@ def static_config(environment: Environment, *, docker_endpoint: str) -> dict[str
             "swarm": {
                 "endpoint": docker_endpoint,
                 "exposedByDefault": False,
-                "network": naming.INGRESS_NETWORK,
                 "constraints": f"Label(`{naming.ENVIRONMENT_LABEL}`, `{environment.name}`)",
                 "refreshSeconds": 15,
             },

@@ -34,20 +34,20 @@ def test_host_rule(hosts: tuple[str, ...], path: str | None, expected: str) -> N
 
 def test_plain_http_route_labels() -> None:
     route = HttpRoute(name="api", hosts=("api.localhost",), port=3001)
-    assert route_labels([route], PLAIN, network="traefik-ingress", environment="local") == {
+    assert route_labels([route], PLAIN, network="grafana-edge", environment="local") == {
         "sprocket.environment": "local",
         "traefik.enable": "true",
         "traefik.http.routers.api.entrypoints": "web",
         "traefik.http.routers.api.rule": "Host(`api.localhost`)",
         "traefik.http.routers.api.service": "api",
         "traefik.http.services.api.loadbalancer.server.port": "3001",
-        "traefik.swarm.network": "traefik-ingress",
+        "traefik.swarm.network": "grafana-edge",
     }
 
 
 def test_tls_route_uses_websecure_and_resolver_with_middlewares() -> None:
     route = HttpRoute(name="dgraph", hosts=("dgraph.example.com",), port=8080, middlewares=("auth-eloteam",))
-    labels = route_labels([route], TLS, network="traefik-ingress", environment="prod")
+    labels = route_labels([route], TLS, network="grafana-edge", environment="prod")
     assert labels["traefik.http.routers.dgraph.entrypoints"] == "websecure"
     assert labels["traefik.http.routers.dgraph.tls.certresolver"] == "letsencrypt"
     assert labels["traefik.http.routers.dgraph.middlewares"] == "auth-eloteam@swarm"
