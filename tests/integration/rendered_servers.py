@@ -58,6 +58,8 @@ REDIS_USERS = "/run/secrets/redis-users.conf"
 REDIS_PROBE_PASSWORD = "/run/secrets/redis-probe-password"
 REDIS_PORT = "6379"
 REDIS_START_TIMEOUT_S = 20.0
+REDIS_HOST_WARNINGS = ("Memory overcommit must be enabled",)
+"""Redis's warnings about the host kernel, which a container inherits from the node, not from our files."""
 RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
 CONF_D = "/etc/rabbitmq/conf.d"
 SETTINGS = f"{CONF_D}/20-sprocket.conf"
@@ -100,6 +102,15 @@ class RunningRedis:
             env=env,
             check=False,
         )
+
+    def warnings(self) -> list[str]:
+        """The server's own ``WARNING`` lines so far (Redis logs them as ``<pid>:M <date> # WARNING ...``),
+        leaving out those about the host kernel (:data:`REDIS_HOST_WARNINGS`)."""
+        return [
+            line
+            for line in self.process.output().splitlines()
+            if " # WARNING" in line and not any(known in line for known in REDIS_HOST_WARNINGS)
+        ]
 
 
 @contextmanager

@@ -32,7 +32,6 @@ from tests.integration.rendered_servers import (
     rabbitmq_server,
     redis_server,
 )
-from tests.integration.test_rendered_redis import HOST_WARNINGS
 
 pytestmark = pytest.mark.integration
 
@@ -99,12 +98,7 @@ def test_healthcheck_passes_as_the_service_user(redis: RunningRedis) -> None:
 def test_no_warnings_of_ours_without_privileges(redis: RunningRedis) -> None:
     """Nothing Redis would have needed a capability for (open-files limit, ownership) is logged."""
     assert _admin(redis, "PING").strip() == "PONG"
-    warnings = [
-        line
-        for line in redis.process.output().splitlines()
-        if " # WARNING" in line and not any(known in line for known in HOST_WARNINGS)
-    ]
-    assert warnings == []
+    assert redis.warnings() == []
 
 
 RABBITMQ_USER = "100:101"

@@ -24,9 +24,6 @@ from tests.integration.rendered_servers import (
 
 pytestmark = pytest.mark.integration
 
-HOST_WARNINGS = ("Memory overcommit must be enabled",)
-"""Redis's warnings about the host kernel, which a container inherits from the node, not from our files."""
-
 
 @pytest.fixture(params=ENVIRONMENTS)
 def redis(
@@ -93,11 +90,4 @@ def test_settings_read_back_as_rendered(redis: RunningRedis) -> None:
 
 def test_no_warnings_of_ours_in_the_log(redis: RunningRedis) -> None:
     assert _admin(redis, "PING").strip() == "PONG"
-    # Redis logs at warning level with '#' (``<pid>:M <date> # <text>``), lifecycle notices included;
-    # the problems among them start with WARNING.
-    warnings = [
-        line
-        for line in redis.process.output().splitlines()
-        if " # WARNING" in line and not any(known in line for known in HOST_WARNINGS)
-    ]
-    assert warnings == []
+    assert redis.warnings() == []
