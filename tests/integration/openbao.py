@@ -61,6 +61,9 @@ class BaoNode:
     runs: int = 0
     # The shell that runs the entrypoint, e.g. ("busybox", "sh"); empty runs it by its #!/bin/sh line.
     shell: tuple[str, ...] = ()
+    # The entrypoint and the server binary it runs; a node run as another uid gets copies it can reach.
+    script: Path = SCRIPT
+    vault_bin: Path = BAO_BINARY
 
     @property
     def addr(self) -> str:
@@ -117,7 +120,7 @@ log_level = "info"
     def script_env(self, **overrides: str) -> dict[str, str]:
         """The contract environment the cdktf construct sets, pointed at this node."""
         env = {
-            "VAULT_BIN": str(BAO_BINARY),
+            "VAULT_BIN": str(self.vault_bin),
             "VAULT_ADDR": self.addr,
             "VAULT_CONFIG": str(self.config),
             "VAULT_KEYS_DIR": str(self.keys_dir),
@@ -147,7 +150,7 @@ log_level = "info"
         if not self.config.exists():
             self.write_config()
         return ServerProcess(
-            argv=[*self.shell, str(SCRIPT), "serve"],
+            argv=[*self.shell, str(self.script), "serve"],
             log=self._log("serve"),
             env=_clean_env(self.script_env(**overrides)),
         )
@@ -155,7 +158,7 @@ log_level = "info"
     def unseal_script(self, **overrides: str) -> ServerProcess:
         """The entrypoint in ``unseal`` mode, as a process the test can start, wait for and clean up."""
         return ServerProcess(
-            argv=[*self.shell, str(SCRIPT), "unseal"],
+            argv=[*self.shell, str(self.script), "unseal"],
             log=self._log("unseal"),
             env=_clean_env(self.script_env(**overrides)),
         )

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from sprocket_infra.vault.server_config_nodes import SERVER_GID, SERVER_UID
-from tests.integration.openbao import BaoNode, running_entrypoint, wait_exit
+from tests.integration.openbao import BAO_BINARY, SCRIPT, BaoNode, running_entrypoint, wait_exit
 from tests.integration.vault_unseal_harness import files_in, storage_initialized
 
 pytestmark = pytest.mark.integration
@@ -40,11 +40,18 @@ UNPRIVILEGED = (
 
 @pytest.fixture
 def node() -> Iterator[BaoNode]:
-    """A node under a directory uid 100 can reach (pytest's temp directories are 0700 root)."""
+    """A node under a directory uid 100 can reach (pytest's temp directories are 0700 root), with its own
+    copies of the entrypoint and the server binary: in the image both are readable by every user, while a
+    checkout (CI's clean clone under a 0700 temp directory) may not be."""
     root = Path(tempfile.mkdtemp(prefix="sprocket-vault-uid-", dir="/tmp"))
     root.chmod(0o755)
     try:
-        bao = BaoNode(root, shell=UNPRIVILEGED)
+        (root / "bin").mkdir(mode=0o755)
+        script = Path(shutil.copy2(SCRIPT, root / "bin" / SCRIPT.name))
+        vault_bin = Path(shutil.copy2(BAO_BINARY, root / "bin" / "bao"))
+        for copied in (script, vault_bin):
+            copied.chmod(0o755)
+        bao = BaoNode(root, shell=UNPRIVILEGED, script=script, vault_bin=vault_bin)
         bao.write_config()
         os.chown(bao.data_dir, SERVER_UID, SERVER_GID)
         # The user's home, as the image has it: the CLI reads its token-helper settings from there.
