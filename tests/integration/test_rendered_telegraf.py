@@ -359,10 +359,9 @@ def test_rabbitmq_metrics_come_through_prometheus(
     assert any(b"rabbitmq_" in request["body"] for request in writes)
 
 
-def test_runs_as_the_synthesized_user_with_no_capability(setup: Setup, tmp_path: Path) -> None:
-    """The process the other tests talk to is the service's uid, with empty capability sets."""
-    if setup.run_as is None:
-        pytest.skip("not root: cannot start Telegraf as another user here")
+@contextmanager
+def serving(setup: Setup, tmp_path: Path) -> Iterator[ServerProcess]:
+    """Telegraf running as a service (not ``--once``), yielded once its health output listens."""
     process = ServerProcess(argv=setup.argv(), log=tmp_path / "telegraf.log", env=setup.env())
     with running(process):
         wait_until(
@@ -371,6 +370,14 @@ def test_runs_as_the_synthesized_user_with_no_capability(setup: Setup, tmp_path:
             what="Telegraf's health output",
         )
         assert process.running(), process.output()
+        yield process
+
+
+def test_runs_as_the_synthesized_user_with_no_capability(setup: Setup, tmp_path: Path) -> None:
+    """The process the other tests talk to is the service's uid, with empty capability sets."""
+    if setup.run_as is None:
+        pytest.skip("not root: cannot start Telegraf as another user here")
+    with serving(setup, tmp_path) as process:
         running_as = identity(process.pid)
     assert setup.run_as == "65534:65534"
     assert running_as.uids == (65534,) * 4
@@ -379,14 +386,7 @@ def test_runs_as_the_synthesized_user_with_no_capability(setup: Setup, tmp_path:
 
 
 def test_healthcheck_passes_while_it_runs(setup: Setup, tmp_path: Path) -> None:
-    process = ServerProcess(argv=setup.argv(), log=tmp_path / "telegraf.log", env=setup.env())
-    with running(process):
-        wait_until(
-            lambda: not process.running() or port_open("127.0.0.1", setup.health_port),
-            timeout_s=RUN_TIMEOUT_S,
-            what="Telegraf's health output",
-        )
-        assert process.running(), process.output()
+    with serving(setup, tmp_path) as process:
         argv = setup.rendered.healthcheck_argv()
         probe = argv[-1].replace("127.0.0.1:8080", f"127.0.0.1:{setup.health_port}")
         assert probe != argv[-1], "the probe no longer names the port this test adapts"
