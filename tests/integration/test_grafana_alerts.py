@@ -21,7 +21,7 @@ import pytest
 from sprocket_infra.constructs.grafana import datasources
 from sprocket_infra.constructs.grafana_alerts import EXPRESSION_DATASOURCE, Thresholds, alerting_provisioning
 from sprocket_infra.endpoints import ServiceEndpoint
-from tests.integration.test_rendered_telegraf import telegraf_binary
+from tests.built_tools import built_tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -72,7 +72,7 @@ def test_queries_select_what_real_telegraf_writes(tmp_path: Path) -> None:
     config = tmp_path / "telegraf.conf"
     config.write_text("[agent]\n  omit_hostname = false\n[[inputs.disk]]\n[[inputs.mem]]\n")
     run = subprocess.run(
-        [str(telegraf_binary()), "--config", str(config), "--test"],
+        [str(built_tool("telegraf")), "--config", str(config), "--test"],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr

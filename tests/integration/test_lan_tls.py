@@ -26,25 +26,17 @@ from pathlib import Path
 import pytest
 
 from sprocket_infra.config import load_environment
+from tests.built_tools import built_tool
 from tests.integration.processes import ServerProcess, free_port, port_open, running, wait_until
 from tests.integration.test_edge_security import synth_variant
 from tests.integration.test_traefik_routing import RoutingEnv, routing_env, served_names
 from tests.integration.tls_material import ca_with_leaf
 from tests.traefik_rules import parse_http_rule
-from tools.e2e_tools import TOOLS, binary
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 ISSUE_TIMEOUT_S = 120.0
 """Bound on waiting for Traefik's orders (one per router; Pebble asks clients to retry after 5 s)."""
-
-
-def pebble_binary() -> Path:
-    (tool,) = (tool for tool in TOOLS if tool.name == "pebble")
-    path = binary(tool)
-    if not path.exists():
-        pytest.fail(f"{path} is not built: run `make e2e-tools`")
-    return path
 
 
 @dataclass
@@ -87,7 +79,7 @@ def pebble(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pebble]:
         )
     )
     process = ServerProcess(
-        argv=[str(pebble_binary()), "-config", str(config)],
+        argv=[str(built_tool("pebble")), "-config", str(config)],
         log=work / "pebble.log",
         env={"PEBBLE_VA_ALWAYS_VALID": "1", "PEBBLE_WFE_NONCEREJECT": "0"},
         cwd=work,

@@ -25,10 +25,10 @@ from pathlib import Path
 import pytest
 
 from sprocket_infra.app import build_app, load_inputs
+from tests.built_tools import built_tool
 from tests.conftest import read_stacks
 from tests.integration.processes import ServerProcess, free_port, running, wait_until
 from tests.synth_json import services
-from tools.e2e_tools import TOOLS, binary
 
 # The binary is built by `make e2e-tools`, so this runs with the real deploy in `make e2e`.
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -40,14 +40,6 @@ SCHEMA = "name: string @index(exact) ."
 _FORMAT = re.compile(
     r'^\$\{base64encode\(format\("((?:[^"\\]|\\.)*)", data\.vault_kv_secret_v2\.[^)]*\)\)\}$'
 )
-
-
-def dgraph_binary() -> Path:
-    (tool,) = (tool for tool in TOOLS if tool.name == "dgraph")
-    path = binary(tool)
-    if not path.exists():
-        pytest.fail(f"{path} is not built: run `make e2e-tools`")
-    return path
 
 
 @dataclass(frozen=True)
@@ -101,7 +93,7 @@ def _localized(command: list[str], *, config: Path, alpha_offset: int, zero_port
         localized.append(arg)
     assert applied == set(rules), f"adaptations that no longer apply: {sorted(set(rules) - applied)}"
     assert localized[:2] == ["dgraph", "alpha"]
-    return [str(dgraph_binary()), *localized[1:]]
+    return [str(built_tool("dgraph")), *localized[1:]]
 
 
 def _free_offset() -> int:
@@ -137,7 +129,7 @@ def alpha(synthesized: Synthesized, tmp_path_factory: pytest.TempPathFactory) ->
     config.write_text(synthesized.config_text)
     zero_offset = _free_offset()
     zero = ServerProcess(
-        argv=[str(dgraph_binary()), "zero", f"--my=127.0.0.1:{5080 + zero_offset}", f"-o={zero_offset}"],
+        argv=[str(built_tool("dgraph")), "zero", f"--my=127.0.0.1:{5080 + zero_offset}", f"-o={zero_offset}"],
         log=root / "zero.log",
         cwd=root,
     )

@@ -43,6 +43,7 @@ import pytest
 
 from sprocket_infra import naming
 from sprocket_infra.constructs.observability.telegraf import DISK_PATH
+from tests.built_tools import built_tool
 from tests.conftest import ENVIRONMENTS, Stacks
 from tests.integration.as_service import (
     as_user,
@@ -63,7 +64,6 @@ from tests.integration.processes import (
 from tests.integration.rendered_servers import rabbitmq_server, redis_server
 from tests.rendered import RenderedService, extract
 from tests.synth_json import services
-from tools.e2e_tools import TOOLS, binary
 
 # The Telegraf binary is built by `make e2e-tools`, so this runs with the real deploy in `make e2e`.
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -74,14 +74,6 @@ RUN_TIMEOUT_S = 120.0
 HOST_ONLY_WARNINGS = ("Unable to gather disk name",)
 """``inputs.diskio`` reads the udev database under ``$HOST_MOUNT_PREFIX/run/udev``; a Swarm node has one,
 this test machine has none. Nothing in our files decides it."""
-
-
-def telegraf_binary() -> Path:
-    (tool,) = (tool for tool in TOOLS if tool.name == "telegraf")
-    path = binary(tool)
-    if not path.exists():
-        pytest.fail(f"{path} is not built: run `make e2e-tools` (Telegraf needs GOTOOLCHAIN=go1.27.3)")
-    return path
 
 
 @dataclass
@@ -190,7 +182,7 @@ class Setup:
         ]
         assert localized != args, "the args no longer name the files this test adapted"
         prefix = [] if self.run_as is None else as_user(self.run_as)
-        return [*prefix, str(telegraf_binary()), *localized, *extra]
+        return [*prefix, str(built_tool("telegraf")), *localized, *extra]
 
     def env(self) -> dict[str, str]:
         synthesized = self.rendered.env
