@@ -20,22 +20,14 @@ from pathlib import Path
 import pytest
 
 from sprocket_infra.vault.server_config_nodes import SERVER_GID, SERVER_UID
+from tests.integration.as_service import as_user
 from tests.integration.openbao import BAO_BINARY, SCRIPT, BaoNode, running_entrypoint, wait_exit
 from tests.integration.vault_unseal_harness import files_in, storage_initialized
 
 pytestmark = pytest.mark.integration
 
-UNPRIVILEGED = (
-    "setpriv",
-    f"--reuid={SERVER_UID}",
-    f"--regid={SERVER_GID}",
-    "--clear-groups",
-    "--inh-caps=-all",
-    "--ambient-caps=-all",
-    "--bounding-set=-all",
-    "--",
-    "dash",
-)
+UNPRIVILEGED = (*as_user(f"{SERVER_UID}:{SERVER_GID}"), "--", "dash")
+"""The image's user with every capability set empty, as the service runs (``user``, ``cap_drop: ALL``)."""
 
 
 @pytest.fixture
